@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from access import selectors
+from portal.decorators import role_required
+from portal.models import Role
+
+
+@role_required(Role.RESEARCHER)
+def researcher_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "access/researcher_home.html")
+
+
+@role_required(Role.DAC_MEMBER, Role.DAC_CHAIR)
+def dac_home(request: HttpRequest) -> HttpResponse:
+    committees = selectors.committees_of(request.user)
+    return render(
+        request,
+        "access/dac_home.html",
+        {"committees": committees, "is_chair": request.user.role == Role.DAC_CHAIR},
+    )

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+
+class ApiRootApi(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ApiRoot", {"version": serializers.CharField(), "links": serializers.DictField()}
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "version": "v1",
+                "links": {
+                    "me": reverse("api:me", request=request),
+                    "schema": reverse("api_schema", request=request),
+                    "docs": reverse("api_docs", request=request),
+                },
+            }
+        )
+
+
+class MeSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    role = serializers.CharField()
+    institution = serializers.CharField()
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("custodian")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The periodic work of the portal. Each entry names a thin task; later issues add theirs.
+app.conf.beat_schedule = {
+    # Proves every few minutes that a worker answers and reaches the database; the result
+    # is kept in django-celery-results, where an operator (or a monitor) can see it.
+    "health-check": {
+        "task": "portal.tasks.health_check_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Results older than the retention (1 day by default) are deleted daily.
+    "clean-task-results": {
+        "task": "celery.backend_cleanup",
+        "schedule": crontab(hour="4", minute="15"),
+    },
+}

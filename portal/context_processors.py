@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from portal.models import Role
+
+# (label, url name) per role: the navigation shows only what the role may use.
+NAVIGATION: dict[str, list[tuple[str, str]]] = {
+    Role.PARTICIPANT: [("My consent", "consent:home")],
+    Role.RESEARCHER: [("My applications", "access:researcher_home"), ("API", "api_docs")],
+    Role.DAC_MEMBER: [("Review requests", "access:dac_home")],
+    Role.DAC_CHAIR: [("Review requests", "access:dac_home")],
+    Role.STEWARD: [
+        ("Datasets", "datasets:steward_home"),
+        ("Participants", "consent:participants"),
+        ("API", "api_docs"),
+        ("Administration", "admin:index"),
+    ],
+}
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    items = NAVIGATION.get(user.role, []) if user is not None and user.is_authenticated else []
+    return {
+        "navigation": items,
+        "require_otp": settings.CUSTODIAN_REQUIRE_OTP,
+        "request_id": getattr(request, "request_id", ""),
+    }

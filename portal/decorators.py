@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from portal.models import Role
+
+View = Callable[..., HttpResponse]
+
+
+def role_required(*roles: Role) -> Callable[[View], View]:
+    """Signed-in users of the given roles only; others get the 403 page naming who may."""
+
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.role not in roles:
+                names = " or ".join(Role(r).label.lower() + "s" for r in roles)
+                raise PermissionDenied(f"This page is for {names}.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,108 @@
+"""Demo data for the embedded portal. Idempotent: running it again adds nothing twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from access.selectors import committee_by_name
+from access.services import committee_create
+from consent.selectors import participant_for_user
+from consent.services import participant_enrol
+from portal.models import Role, User
+from portal.services import user_create
+
+DEMO_PASSWORD = "custodian-demo"  # noqa: S105 - printed for the demo; never a real account
+DEMO_DOMAIN = "demo.custodian.test"
+COMMITTEE_NAME = "Genomics Data Access Committee"
+
+STAFF = [
+    ("steward", "Sam Steward", Role.STEWARD, "Custodian Biobank"),
+    ("chair", "Dana Chair", Role.DAC_CHAIR, "Custodian Biobank"),
+    ("member", "Morgan Member", Role.DAC_MEMBER, "University of Leeds"),
+    ("researcher", "Riley Researcher", Role.RESEARCHER, "University of Cambridge"),
+    ("researcher2", "Robin Analyst", Role.RESEARCHER, "Oxford Genomics Ltd"),
+]
+FIRST = [
+    "Alex",
+    "Bea",
+    "Chris",
+    "Dee",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jo",
+    "Kai",
+    "Lia",
+    "Max",
+    "Noor",
+    "Oli",
+    "Pia",
+    "Quin",
+    "Ray",
+    "Sol",
+    "Tia",
+]
+LAST = ["Adams", "Baker", "Chen", "Davies", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones"]
+PARTICIPANTS = 200
+
+
+class Command(BaseCommand):
+    help = "Create the demo committee, staff, researchers and 200 participants."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password_hash = make_password(DEMO_PASSWORD)
+        with transaction.atomic():
+            people = {
+                key: self._user(key, name, role, institution, password_hash)
+                for key, name, role, institution in STAFF
+            }
+            steward = people["steward"]
+            if committee_by_name(COMMITTEE_NAME) is None:
+                committee_create(
+                    actor=steward,
+                    name=COMMITTEE_NAME,
+                    contact_email=f"dac@{DEMO_DOMAIN}",
+                    chairs=[people["chair"]],
+                    members=[people["member"]],
+                )
+            for number in range(1, PARTICIPANTS + 1):
+                name = f"{FIRST[number % len(FIRST)]} {LAST[(number // len(FIRST)) % len(LAST)]}"
+                user = self._user(
+                    f"participant{number:03d}", name, Role.PARTICIPANT, "", password_hash
+                )
+                if participant_for_user(user) is None:
+                    participant_enrol(
+                        actor=steward,
+                        study_id=f"CUST-{number:04d}",
+                        email=user.email,
+                        full_name=name,
+                        account=user,
+                    )
+        self._print_sign_ins()
+
+    def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:
+        email = f"{key}@{DEMO_DOMAIN}"
+        existing = User.objects.filter(email=email).first()
+        if existing is not None:
+            return existing
+        return user_create(
+            actor=None,
+            email=email,
+            full_name=name,
+            role=role,
+            password_hash=password_hash,
+            institution=institution,
+        )
+
+    def _print_sign_ins(self) -> None:
+        self.stdout.write("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+        rows = [(Role(role).label, f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
+        rows.append(("Participant", f"participant001@{DEMO_DOMAIN} … participant200@{DEMO_DOMAIN}"))
+        for label, email in rows:
+            self.stdout.write(f"  {label:<14} {email}")

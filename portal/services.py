@@ -1,0 +1,215 @@
+"""Writes on accounts: registration, invitations, activation, password reset, API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from portal.audit import audit_log
+from portal.exceptions import PortalError
+from portal.models import Role, User, normalize_email
+from portal.tasks import send_email_task
+from portal.tokens import check_link_token, make_link_token
+
+
+class AccountError(PortalError):
+    code = "account_error"
+
+
+def email_queue(*, to: str, template: str, context: dict[str, object]) -> None:
+    """Send an email from a worker once the current transaction commits."""
+    text = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+    subject, _, body = text.strip().partition("\n")
+    transaction.on_commit(
+        lambda: send_email_task.delay(to=[to], subject=subject.strip(), body=body.strip())
+    )
+
+
+def _link(name: str, token: str) -> str:
+    return settings.SITE_URL + reverse(name, kwargs={"token": token})
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountError(" ".join(exc.messages), code="weak_password") from exc
+
+
+def _create_user(*, email: str, full_name: str, role: Role, **fields: object) -> User:
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise AccountError(f"An account with the email {email} already exists.", code="duplicate")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email, None, full_name=full_name, role=role, **fields)
+    except IntegrityError as exc:
+        # Two requests raced past the check above.
+        raise AccountError(
+            f"An account with the email {email} already exists.", code="duplicate"
+        ) from exc
+
+
+def user_create(
+    *,
+    actor: User | None,
+    email: str,
+    full_name: str,
+    role: Role,
+    password_hash: str,
+    institution: str = "",
+) -> User:
+    """An active account with a known password (operators and the demo; people are invited).
+
+    Takes a hash, not a password, so a caller creating many accounts hashes once.
+    """
+    with transaction.atomic():
+        user = _create_user(
+            email=email,
+            full_name=full_name,
+            role=role,
+            institution=institution,
+            is_staff=role == Role.STEWARD,
+            email_verified=True,
+        )
+        user.password = password_hash
+        user.save(update_fields=["password"])
+        audit_log(actor=actor, action="user.create", target=user, after={"role": role})
+    return user
+
+
+def researcher_register(*, email: str, full_name: str, institution: str, password: str) -> User:
+    """1. create an inactive researcher; 2. audit; 3. email a confirmation link."""
+    _check_password(password, User(email=email, full_name=full_name))
+    with transaction.atomic():
+        user = _create_user(
+            email=email,
+            full_name=full_name,
+            role=Role.RESEARCHER,
+            institution=institution,
+            is_active=False,
+        )
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_log(actor=None, action="user.register", target=user, after={"role": user.role})
+        email_queue(
+            to=user.email,
+            template="portal/email/verify_email.txt",
+            context={
+                "user": user,
+                "link": _link("portal:verify_email", make_link_token(user, "verify-email")),
+            },
+        )
+    return user
+
+
+def email_verification_resend(*, user: User) -> None:
+    email_queue(
+        to=user.email,
+        template="portal/email/verify_email.txt",
+        context={
+            "user": user,
+            "link": _link("portal:verify_email", make_link_token(user, "verify-email")),
+        },
+    )
+
+
+def email_verify(*, token: str) -> User:
+    with transaction.atomic():
+        user = check_link_token(
+            token, "verify-email", max_age=settings.CUSTODIAN_INVITATION_MAX_AGE
+        )
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.is_active = True
+        user.email_verified = True
+        user.save(update_fields=["is_active", "email_verified"])
+        audit_log(actor=user, action="user.verify_email", target=user)
+    return user
+
+
+def user_invite(*, actor: User, email: str, full_name: str, role: Role) -> User:
+    """Create an account that its owner activates from an emailed link (sets a password)."""
+    with transaction.atomic():
+        user = _create_user(email=email, full_name=full_name, role=role, is_active=False)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit_log(actor=actor, action="user.invite", target=user, after={"role": role})
+        email_queue(
+            to=user.email,
+            template="portal/email/invitation.txt",
+            context={"user": user, "inviter": actor, "link": invitation_link(user)},
+        )
+    return user
+
+
+def invitation_link(user: User) -> str:
+    return _link("portal:activate", make_link_token(user, "invitation"))
+
+
+def invitation_check(*, token: str) -> User:
+    return check_link_token(token, "invitation", max_age=settings.CUSTODIAN_INVITATION_MAX_AGE)
+
+
+def user_activate(*, token: str, password: str) -> User:
+    with transaction.atomic():
+        user = invitation_check(token=token)
+        user = User.objects.select_for_update().get(pk=user.pk)
+        # Re-check under the lock: two tabs submitting the same link must not both win.
+        invitation_check(token=token)
+        _check_password(password, user)
+        user.set_password(password)
+        user.is_active = True
+        user.email_verified = True
+        user.save(update_fields=["password", "is_active", "email_verified"])
+        audit_log(actor=user, action="user.activate", target=user)
+    return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link if an active account has this address; say nothing either way."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    with transaction.atomic():
+        audit_log(actor=None, action="user.password_reset_request", target=user)
+        email_queue(
+            to=user.email,
+            template="portal/email/password_reset.txt",
+            context={
+                "user": user,
+                "link": _link(
+                    "portal:password_reset_confirm", make_link_token(user, "password-reset")
+                ),
+            },
+        )
+
+
+def password_reset_check(*, token: str) -> User:
+    return check_link_token(
+        token, "password-reset", max_age=settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE
+    )
+
+
+def password_reset_complete(*, token: str, password: str) -> User:
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=password_reset_check(token=token).pk)
+        password_reset_check(token=token)
+        _check_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_log(actor=user, action="user.password_reset", target=user)
+    return user
+
+
+def api_token_rotate(*, actor: User) -> Token:
+    """Replace the user's API token (the old one stops working at once)."""
+    with transaction.atomic():
+        Token.objects.filter(user=actor).delete()
+        token = Token.objects.create(user=actor)
+        audit_log(actor=actor, action="api_token.rotate", target=actor)
+    return token

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal import views
+
+portal_patterns = (
+    [
+        path("", views.landing, name="landing"),
+        path("home/", views.home, name="home"),
+        path("account/", views.account, name="account"),
+        path("account/sign-in/", views.sign_in, name="sign_in"),
+        path("account/sign-out/", views.sign_out, name="sign_out"),
+        path("account/register/", views.register, name="register"),
+        path("account/verify/<str:token>/", views.verify_email, name="verify_email"),
+        path("account/activate/<str:token>/", views.activate, name="activate"),
+        path("account/password-reset/", views.password_reset, name="password_reset"),
+        path(
+            "account/password-reset/<str:token>/",
+            views.password_reset_confirm,
+            name="password_reset_confirm",
+        ),
+        path("account/otp/", views.otp, name="otp"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("", include(portal_patterns)),
+    path("consent/", include("consent.urls")),
+    path("datasets/", include("datasets.urls")),
+    path("access/", include("access.urls")),
+    path("api/v1/", include("portal.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "portal.views.error_403"
+handler404 = "portal.views.error_404"
+handler500 = "portal.views.error_500"

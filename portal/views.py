@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import services
+from portal.exceptions import PROBLEM_CONTENT_TYPE, PortalError, problem
+from portal.forms import EmailForm, OtpForm, RegisterForm, SetPasswordForm, SignInForm
+from portal.models import Role, User, normalize_email
+
+HOME_BY_ROLE = {
+    Role.PARTICIPANT: "consent:home",
+    Role.RESEARCHER: "access:researcher_home",
+    Role.DAC_MEMBER: "access:dac_home",
+    Role.DAC_CHAIR: "access:dac_home",
+    Role.STEWARD: "datasets:steward_home",
+}
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/landing.html")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect(HOME_BY_ROLE[Role(request.user.role)])
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse("portal:home")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = normalize_email(form.cleaned_data["email"])
+        password = form.cleaned_data["password"]
+        user = authenticate(request, email=email, password=password)
+        if user is not None:
+            login(request, user)
+            return redirect(_safe_next(request))
+        if getattr(request, "axes_locked_out", False):
+            return render(request, "portal/locked_out.html", status=429)
+        pending = User.objects.filter(email=email, is_active=False, email_verified=False).first()
+        # Only after the right password: never reveal whether an address has an account.
+        if (
+            pending is not None
+            and pending.has_usable_password()
+            and pending.check_password(password)
+        ):
+            services.email_verification_resend(user=pending)
+            form.add_error(
+                None,
+                "Your email address is not confirmed yet. We have sent you a new confirmation link.",
+            )
+        else:
+            form.add_error(None, "The email address or password is not correct.")
+    return render(
+        request,
+        "portal/sign_in.html",
+        {"form": form, "next": request.GET.get("next", "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("portal:landing")
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.researcher_register(
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                institution=form.cleaned_data["institution"],
+                password=form.cleaned_data["password"],
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return render(request, "portal/register_done.html", {"email": user.email})
+    return render(
+        request, "portal/register.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def link_error(request: HttpRequest, exc: PortalError) -> HttpResponse:
+    return render(
+        request, "portal/link_error.html", {"message": exc.message}, status=exc.http_status
+    )
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.email_verify(token=token)
+    except PortalError as exc:
+        return link_error(request, exc)
+    messages.success(request, "Your email address is confirmed. You can sign in now.")
+    return redirect("portal:sign_in")
+
+
+@require_http_methods(["GET", "POST"])
+def activate(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invited = services.invitation_check(token=token)
+    except PortalError as exc:
+        return link_error(request, exc)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_activate(token=token, password=form.cleaned_data["password"])
+        except PortalError as exc:
+            form.add_error("password", exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Your account is active. Welcome to Custodian.")
+            return redirect("portal:home")
+    return render(
+        request,
+        "portal/activate.html",
+        {"form": form, "invited": invited},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(email=form.cleaned_data["email"])
+        return render(
+            request, "portal/password_reset_sent.html", {"email": form.cleaned_data["email"]}
+        )
+    return render(
+        request, "portal/password_reset.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.password_reset_check(token=token)
+    except PortalError as exc:
+        return link_error(request, exc)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_complete(token=token, password=form.cleaned_data["password"])
+        except PortalError as exc:
+            form.add_error("password", exc.message)
+        else:
+            messages.success(request, "Your password is changed. Sign in with the new one.")
+            return redirect("portal:sign_in")
+    return render(
+        request,
+        "portal/password_reset_confirm.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _qr_data_uri(text: str) -> str:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp(request: HttpRequest) -> HttpResponse:
+    """Set up (first time) or confirm the authenticator code of this session."""
+    user = request.user
+    device = TOTPDevice.objects.filter(user=user).order_by("-confirmed", "-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"].strip()):
+            if not device.confirmed:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            return redirect(_safe_next(request))
+        form.add_error(
+            "token",
+            "That code is not right, or it has expired. Codes change every 30 seconds: try the current one.",
+        )
+    context: dict[str, Any] = {"form": form, "setting_up": not device.confirmed}
+    if not device.confirmed:
+        context["secret"] = base64.b32encode(device.bin_key).decode()
+        context["qr"] = _qr_data_uri(device.config_url)
+    return render(request, "portal/otp.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    new_token = None
+    if request.method == "POST":
+        new_token = services.api_token_rotate(actor=request.user).key
+    return render(
+        request,
+        "portal/account.html",
+        {"new_token": new_token, "require_otp": settings.CUSTODIAN_REQUIRE_OTP},
+    )
+
+
+def _wants_problem(request: HttpRequest) -> bool:
+    return request.path.startswith(("/api/", "/ga4gh/")) or "json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def _error(request: HttpRequest, status: int, title: str, detail: str, code: str) -> HttpResponse:
+    if _wants_problem(request):
+        return JsonResponse(
+            problem(status, title, detail, code=code),
+            status=status,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    return render(request, f"{status}.html", {"title": title, "detail": detail}, status=status)
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    detail = (
+        str(exception)
+        if exception and str(exception)
+        else "You do not have permission to see this page."
+    )
+    return _error(request, 403, "Not allowed", detail, "forbidden")
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(
+        request,
+        404,
+        "Page not found",
+        "There is nothing at this address, or you are not allowed to see it.",
+        "not_found",
+    )
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    # No context processors: the database (sessions, users) may be what failed.
+    if not _wants_problem(request):
+        return HttpResponse(render_to_string("500.html"), status=500)
+    return _error(
+        request,
+        500,
+        "Something went wrong",
+        "The error is logged and we will look at it. Please try again later.",
+        "server_error",
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _error(
+        request,
+        403,
+        "Form expired",
+        "The form was open too long or cookies are blocked. Go back, reload the page and try again.",
+        "csrf_failed",
+    )

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.core import mail
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.celery import app as celery_app
+from portal.models import Role, User
+from tests.factories import PASSWORD, CommitteeFactory, ParticipantFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+# One queue per test session: a CI run never takes another run's messages off a shared Redis.
+SESSION_QUEUE = f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings: Any, request: pytest.FixtureRequest) -> Iterator[None]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_DEFAULT_QUEUE = SESSION_QUEUE
+    celery_app.conf.task_default_queue = SESSION_QUEUE
+    # Tasks run in-process unless the test asked for the real worker process.
+    eager = "celery_worker" not in request.fixturenames
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = eager
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+# --- personas ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def participant(db: None) -> User:
+    return ParticipantFactory(
+        user__email="participant@example.org", user__full_name="Pat Participant"
+    ).user
+
+
+@pytest.fixture
+def other_participant(db: None) -> User:
+    return ParticipantFactory(user__email="other.participant@example.org").user
+
+
+@pytest.fixture
+def researcher(db: None) -> User:
+    return UserFactory(
+        email="researcher@example.org", full_name="Riley Researcher", role=Role.RESEARCHER
+    )
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """Signed in, but with no relation to anything the test is about."""
+    return UserFactory(email="outsider@elsewhere.example", role=Role.RESEARCHER)
+
+
+@pytest.fixture
+def dac_chair(db: None) -> User:
+    return UserFactory(email="chair@example.org", full_name="Dana Chair", role=Role.DAC_CHAIR)
+
+
+@pytest.fixture
+def dac_member(db: None, dac_chair: User) -> User:
+    member = UserFactory(
+        email="member@example.org", full_name="Morgan Member", role=Role.DAC_MEMBER
+    )
+    committee = CommitteeFactory(name="Test DAC")
+    committee.chairs.add(dac_chair)
+    committee.members.add(dac_chair, member)
+    return member
+
+
+@pytest.fixture
+def steward(db: None) -> User:
+    return UserFactory(email="steward@example.org", full_name="Sam Steward", role=Role.STEWARD)
+
+
+def totp_device(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def totp_now(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"
+
+
+def signed_in_client(user: User) -> Client:
+    """A client signed in through the sign-in form, with the second factor when required."""
+    client = Client()
+    response = client.post("/account/sign-in/", {"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content.decode()[:500]
+    if user.needs_otp and django_settings.CUSTODIAN_REQUIRE_OTP:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or totp_device(user)
+        response = client.post("/account/otp/", {"token": totp_now(device)})
+        assert response.status_code == 302, response.content.decode()[:500]
+    return client
+
+
+@pytest.fixture
+def sign_in() -> Any:
+    return signed_in_client
+
+
+def link_from_last_email(path_prefix: str) -> str:
+    """The path of the first link in the latest email that starts with path_prefix."""
+    assert mail.outbox, "no email was sent"
+    match = re.search(rf"https?://[^/\s]+({re.escape(path_prefix)}[^\s]+)", mail.outbox[-1].body)
+    assert match, mail.outbox[-1].body
+    return match.group(1)
+
+
+# --- a real Celery worker process ------------------------------------------------------------
+
+
+def _database_url() -> str:
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen[str]):
+        self.process = process
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+    """`celery worker` in its own process, on the configured broker and the test database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CUSTODIAN_CELERY_QUEUE": SESSION_QUEUE,
+        "DEBUG": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    env.pop("DATABASE_TEST_NAME", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            SESSION_QUEUE,
+            "-n",
+            f"{SESSION_QUEUE}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = WorkerProcess(process)
+    if not worker.ready.wait(60):
+        process.kill()
+        pytest.fail("the Celery worker did not start:\n" + "".join(worker.log[-40:]))
+    yield worker
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
