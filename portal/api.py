@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -7,6 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
+
+
+class OtpSessionScheme(SessionScheme):
+    """Documents the OTP-aware session authentication as the cookie scheme it is."""
+
+    target_class = "portal.authentication.OtpSessionAuthentication"
 
 
 class ApiRootApi(APIView):

@@ -75,7 +75,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             services.email_verification_resend(user=pending)
             form.add_error(
                 None,
-                "Your email address is not confirmed yet. We have sent you a new confirmation link.",
+                "Your email address is not confirmed yet. "
+                "We have sent you a new confirmation link.",
             )
         else:
             form.add_error(None, "The email address or password is not correct.")
@@ -214,7 +215,8 @@ def otp(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request))
         form.add_error(
             "token",
-            "That code is not right, or it has expired. Codes change every 30 seconds: try the current one.",
+            "That code is not right, or it has expired. "
+            "Codes change every 30 seconds: try the current one.",
         )
     context: dict[str, Any] = {"form": form, "setting_up": not device.confirmed}
     if not device.confirmed:
@@ -289,6 +291,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         request,
         403,
         "Form expired",
-        "The form was open too long or cookies are blocked. Go back, reload the page and try again.",
+        "The form was open too long or cookies are blocked. "
+        "Go back, reload the page and try again.",
         "csrf_failed",
     )

@@ -21,7 +21,7 @@ def test_health_task_runs_in_worker_process_and_result_lands_in_database(
     assert row is not None, "".join(celery_worker.log[-30:])
     assert row.task_name == "portal.tasks.health_check_task"
     assert '"database": true' in row.result
-    assert row.worker and row.worker.startswith("test-")
+    assert row.worker.startswith("test-")
 
 
 def test_health_task_called_directly_reports_database(db: None) -> None:

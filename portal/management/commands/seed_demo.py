@@ -101,7 +101,7 @@ class Command(BaseCommand):
         )
 
     def _print_sign_ins(self) -> None:
-        self.stdout.write("Demo sign-ins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
         rows = [(Role(role).label, f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
         rows.append(("Participant", f"participant001@{DEMO_DOMAIN} … participant200@{DEMO_DOMAIN}"))
         for label, email in rows:
