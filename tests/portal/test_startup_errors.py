@@ -17,10 +17,12 @@ PRODUCTION = {
 }
 
 
+# A clean operator's environment: nothing of the test session's own settings.
+INHERITED = {"DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "SECRET_KEY_FILE"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in INHERITED}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
