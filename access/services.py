@@ -24,20 +24,24 @@ def committee_create(
     chairs: Iterable[User],
     members: Iterable[User] = (),
 ) -> Committee:
-    chairs, members = list(chairs), list(members)
+    chairs, members, name = list(chairs), list(members), name.strip()
     if not chairs:
         raise AccessError("A committee needs at least one chair.", code="invalid")
-    wrong = [u.email for u in chairs if u.role != Role.DAC_CHAIR] + [
-        u.email for u in members if u.role not in {Role.DAC_MEMBER, Role.DAC_CHAIR}
-    ]
-    if wrong:
+    not_chairs = [u.email for u in chairs if u.role != Role.DAC_CHAIR]
+    if not_chairs:
         raise AccessError(
-            "Only DAC members and chairs can sit on a committee: " + ", ".join(wrong),
+            "A committee's chairs need the DAC chair role: " + ", ".join(not_chairs),
+            code="invalid",
+        )
+    outsiders = [u.email for u in members if u.role not in {Role.DAC_MEMBER, Role.DAC_CHAIR}]
+    if outsiders:
+        raise AccessError(
+            "Only DAC members and chairs can sit on a committee: " + ", ".join(outsiders),
             code="invalid",
         )
     try:
         with transaction.atomic():
-            committee = Committee.objects.create(name=name.strip(), contact_email=contact_email)
+            committee = Committee.objects.create(name=name, contact_email=contact_email)
             committee.chairs.set(chairs)
             committee.members.set({*chairs, *members})
             audit_log(

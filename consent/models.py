@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -26,3 +27,262 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return self.study_id
+
+
+# --- consent documents ----------------------------------------------------------------------
+
+
+class Answer(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    ASK = "ask", "Ask me each time"
+
+
+class ChoiceMeaning(models.TextChoices):
+    """What a choice means for data use; consent/meanings.py maps these to DUO terms."""
+
+    GENERAL_RESEARCH = "general_research", "Any research (DUO GRU)"
+    HEALTH_RESEARCH = "health_research", "Health and medical research (DUO HMB)"
+    ANCESTRY_RESEARCH = "ancestry_research", "Population origins or ancestry research (DUO POA)"
+    COMMERCIAL_USE = "commercial_use", "Commercial use (if no: DUO NPUNCU)"
+    INTERNATIONAL_USE = "international_use", "Use outside the country (if no: DUO GS)"
+    RECONTACT = "recontact", "Being contacted again"
+    RETURN_OF_RESULTS = "return_of_results", "Return of research results"
+    ADDITIONAL_FINDINGS = "additional_findings", "Additional (incidental) findings"
+    SAMPLE_STORAGE = "sample_storage", "Storing samples for future use"
+
+
+class ConsentDocument(models.Model):
+    """A consent form (e.g. "Main study consent"), published in numbered versions."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # The study's country: "no use outside the country" becomes DUO GS with this code.
+    country = models.CharField(max_length=2, default="GB")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class ConsentVersion(models.Model):
+    """One numbered version of a document in one language. Published versions never change."""
+
+    document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    language = models.CharField(max_length=10, default="en")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True, help_text="Markdown")
+    status = models.CharField(
+        max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    # Set when published: the choices differ from the version it supersedes.
+    requires_reconsent = models.BooleanField(default=False)
+    # The steward's decision: until they re-consent, participants' old consent is suspended.
+    suspends_previous = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["document", "number", "language"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["document", "number", "language"], name="consent_version_unique"
+            ),
+            # At most one version in force per document and language.
+            models.UniqueConstraint(
+                fields=["document", "language"],
+                condition=Q(status="published"),
+                name="consent_version_one_published",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document.name} v{self.number} ({self.language})"
+
+
+class ConsentSection(models.Model):
+    version = models.ForeignKey(ConsentVersion, on_delete=models.CASCADE, related_name="sections")
+    order = models.PositiveIntegerField()
+    heading = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown")
+
+    class Meta:
+        ordering: ClassVar = ["version", "order"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["version", "order"], name="consent_section_order")
+        ]
+
+    def __str__(self) -> str:
+        return self.heading
+
+
+class ComprehensionQuestion(models.Model):
+    version = models.ForeignKey(ConsentVersion, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveIntegerField()
+    text = models.CharField(max_length=500)
+    options = models.JSONField(help_text="List of answer texts")
+    correct_option = models.PositiveIntegerField()
+    explanation = models.TextField()
+
+    class Meta:
+        ordering: ClassVar = ["version", "order"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["version", "order"], name="consent_question_order")
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ConsentChoice(models.Model):
+    version = models.ForeignKey(ConsentVersion, on_delete=models.CASCADE, related_name="choices")
+    key = models.SlugField(max_length=50)
+    order = models.PositiveIntegerField()
+    question = models.CharField(max_length=300)
+    explanation = models.TextField()
+    meaning = models.CharField(max_length=30, choices=ChoiceMeaning.choices)
+    allowed_answers = models.JSONField(default=list, help_text='Subset of ["yes", "no", "ask"]')
+    default_answer = models.CharField(max_length=3, choices=Answer.choices, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["version", "order"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["version", "key"], name="consent_choice_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# --- consent records (append-only) and the current-consent projection -------------------------
+
+
+class RecordKind(models.TextChoices):
+    CONSENT = "consent", "First consent"
+    CHANGE = "change", "Change of choices"
+    RECONSENT = "reconsent", "Consent to a new version"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+
+
+class WithdrawalLevel(models.TextChoices):
+    NO_CONTACT = "no_contact", "No further contact"
+    NO_ACCESS = "no_access", "No further access"
+    NO_USE = "no_use", "No further use"
+
+
+# Withdrawal can only go further: contact < access < use.
+WITHDRAWAL_RANK = {
+    WithdrawalLevel.NO_CONTACT: 1,
+    WithdrawalLevel.NO_ACCESS: 2,
+    WithdrawalLevel.NO_USE: 3,
+}
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "API"
+    PAPER = "paper", "Imported paper form"
+
+
+class ConsentRecord(models.Model):
+    """One consent, change or withdrawal. Never updated or deleted (a trigger enforces it).
+
+    `record_hash` chains to the participant's previous record, so any edit is detectable.
+    """
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="records")
+    sequence = models.PositiveIntegerField()
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="records")
+    kind = models.CharField(max_length=12, choices=RecordKind.choices)
+    answers = models.JSONField(default=dict)
+    withdrawal_level = models.CharField(max_length=12, choices=WithdrawalLevel.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Set when a proxy (guardian) acted on the participant's behalf.
+    proxy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    signature = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    previous_hash = models.CharField(max_length=64)
+    record_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering: ClassVar = ["participant", "sequence"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["participant", "sequence"], name="consent_record_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} #{self.sequence} {self.kind}"
+
+
+class ConsentStatus(models.TextChoices):
+    ACTIVE = "active", "Consent given"
+    NO_CONTACT = "no_contact", "Withdrawn: no further contact"
+    NO_ACCESS = "no_access", "Withdrawn: no further access"
+    NO_USE = "no_use", "Withdrawn: no further use"
+
+
+class CurrentConsent(models.Model):
+    """The participant's consent now: one row, rewritten with every record, queried by all.
+
+    The DUO columns are what the cohort queries filter on; `sequence` is the optimistic
+    concurrency token a form or API client sends back.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, primary_key=True, related_name="current_consent"
+    )
+    record = models.OneToOneField(ConsentRecord, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveIntegerField()
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=ConsentStatus.choices)
+    suspended = models.BooleanField(default=False)
+    answers = models.JSONField(default=dict)
+    permits_gru = models.BooleanField(default=False)
+    permits_hmb = models.BooleanField(default=False)
+    permits_poa = models.BooleanField(default=False)
+    non_commercial_only = models.BooleanField(default=False)
+    in_country_only = models.BooleanField(default=False)
+    country = models.CharField(max_length=2, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            # The cohort queries read only participants whose data may be released.
+            models.Index(
+                fields=["participant"],
+                name="consent_current_usable",
+                condition=Q(suspended=False) & ~Q(status="no_use"),
+                include=[
+                    "permits_gru",
+                    "permits_hmb",
+                    "permits_poa",
+                    "non_commercial_only",
+                    "in_country_only",
+                ],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.status}"
+
+    @property
+    def releasable(self) -> bool:
+        return self.status != ConsentStatus.NO_USE and not self.suspended

@@ -1,20 +1,50 @@
-"""Writes on participants and their consent."""
+"""Writes on participants, consent documents and consent records."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from consent.models import Participant
-from portal.audit import audit_log
-from portal.exceptions import PortalError
+from consent.ledger import record_hash
+from consent.meanings import consent_terms
+from consent.models import (
+    WITHDRAWAL_RANK,
+    Answer,
+    Channel,
+    ChoiceMeaning,
+    ComprehensionQuestion,
+    ConsentChoice,
+    ConsentDocument,
+    ConsentRecord,
+    ConsentSection,
+    ConsentStatus,
+    ConsentVersion,
+    CurrentConsent,
+    Participant,
+    RecordKind,
+    VersionStatus,
+    WithdrawalLevel,
+)
+from consent.transitions import VERSION_TRANSITIONS
+from portal.audit import GENESIS_HASH, audit_log
+from portal.exceptions import PortalError, StaleStateError
 from portal.models import Role, User
 from portal.services import user_invite
+from portal.transitions import transition
 
 
 class ConsentError(PortalError):
     code = "consent_error"
+
+
+class StaleConsentError(StaleStateError):
+    """The form was loaded before someone else changed this participant's consent."""
+
+    code = "stale_consent"
 
 
 def participant_enrol(
@@ -39,6 +69,8 @@ def participant_enrol(
             user = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PARTICIPANT)
         elif account.role != Role.PARTICIPANT:
             raise ConsentError(f"{account.email} is not a participant account.", code="invalid")
+        elif Participant.objects.filter(user=account).exists():
+            raise ConsentError(f"{account.email} is already enrolled.", code="duplicate")
         else:
             user = account
         participant = Participant.objects.create(
@@ -55,3 +87,412 @@ def participant_enrol(
             after={"study_id": study_id, "user_id": user.pk},
         )
     return participant
+
+
+# --- documents and versions -------------------------------------------------------------------
+
+
+def consent_document_create(*, actor: User, name: str, country: str) -> ConsentDocument:
+    country = country.strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        raise ConsentError(f"{country!r} is not a two-letter country code.", code="invalid")
+    try:
+        with transaction.atomic():
+            document = ConsentDocument.objects.create(name=name.strip(), country=country)
+            audit_log(
+                actor=actor,
+                action="consent_document.create",
+                target=document,
+                after={"name": document.name, "country": country},
+            )
+    except IntegrityError as exc:
+        raise ConsentError(f"A consent document named {name} exists.", code="duplicate") from exc
+    return document
+
+
+def _check_choices(choices: Sequence[Mapping[str, Any]]) -> None:
+    keys = [c.get("key", "") for c in choices]
+    if not choices:
+        raise ConsentError("A consent version needs at least one choice.", code="invalid")
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ConsentError(f"Choice keys must be unique: {', '.join(duplicates)}.", code="invalid")
+    for choice in choices:
+        key = choice.get("key", "")
+        allowed = list(choice.get("allowed_answers") or [])
+        if not allowed or set(allowed) - set(Answer.values):
+            raise ConsentError(
+                f"Choice {key}: allowed answers must be some of yes, no, ask.", code="invalid"
+            )
+        default = choice.get("default_answer", "")
+        if default and default not in allowed:
+            raise ConsentError(
+                f"Choice {key}: the default {default!r} is not an allowed answer.", code="invalid"
+            )
+        if choice.get("meaning") not in ChoiceMeaning.values:
+            raise ConsentError(
+                f"Choice {key}: unknown meaning {choice.get('meaning')!r}.", code="invalid"
+            )
+
+
+def _check_questions(questions: Sequence[Mapping[str, Any]]) -> None:
+    for number, question in enumerate(questions, start=1):
+        options = list(question.get("options") or [])
+        if len(options) < 2:
+            raise ConsentError(f"Question {number} needs at least two options.", code="invalid")
+        if not 0 <= int(question.get("correct_option", -1)) < len(options):
+            raise ConsentError(
+                f"Question {number}: the right answer is not one of its options.", code="invalid"
+            )
+
+
+def consent_version_create(
+    *,
+    actor: User,
+    document: ConsentDocument,
+    number: int,
+    language: str,
+    title: str,
+    body: str = "",
+    summary: str = "",
+    sections: Sequence[Mapping[str, str]] = (),
+    questions: Sequence[Mapping[str, Any]] = (),
+    choices: Sequence[Mapping[str, Any]],
+) -> ConsentVersion:
+    """A draft version with its sections, comprehension questions and choices."""
+    _check_choices(choices)
+    _check_questions(questions)
+    try:
+        with transaction.atomic():
+            version = ConsentVersion.objects.create(
+                document=document,
+                number=number,
+                language=language,
+                title=title,
+                summary=summary,
+                body=body,
+                created_by=actor,
+            )
+            ConsentSection.objects.bulk_create(
+                ConsentSection(version=version, order=i, heading=s["heading"], body=s["body"])
+                for i, s in enumerate(sections, start=1)
+            )
+            ComprehensionQuestion.objects.bulk_create(
+                ComprehensionQuestion(
+                    version=version,
+                    order=i,
+                    text=q["text"],
+                    options=list(q["options"]),
+                    correct_option=int(q["correct_option"]),
+                    explanation=q["explanation"],
+                )
+                for i, q in enumerate(questions, start=1)
+            )
+            ConsentChoice.objects.bulk_create(
+                ConsentChoice(
+                    version=version,
+                    order=i,
+                    key=c["key"],
+                    question=c["question"],
+                    explanation=c.get("explanation", ""),
+                    meaning=c["meaning"],
+                    allowed_answers=list(c["allowed_answers"]),
+                    default_answer=c.get("default_answer", ""),
+                )
+                for i, c in enumerate(choices, start=1)
+            )
+            audit_log(
+                actor=actor,
+                action="consent_version.create",
+                target=version,
+                after={"document": document.pk, "number": number, "language": language},
+            )
+    except IntegrityError as exc:
+        raise ConsentError(
+            f"{document.name} already has a version {number} in {language}.", code="duplicate"
+        ) from exc
+    return version
+
+
+def _choice_signature(version: ConsentVersion) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        (c.key, c.meaning, tuple(sorted(c.allowed_answers)))
+        for c in version.choices.order_by("key")
+    ]
+
+
+def consent_version_publish(
+    *, actor: User, version: ConsentVersion, suspends_previous: bool = False
+) -> ConsentVersion:
+    """1. supersede the version in force (same document and language); 2. publish this one,
+    marking it as requiring re-consent when its choices differ; 3. if the steward says so,
+    suspend the consent given to older versions until participants re-consent."""
+    with transaction.atomic():
+        version = ConsentVersion.objects.select_for_update().get(pk=version.pk)
+        previous = (
+            ConsentVersion.objects.select_for_update()
+            .filter(
+                document=version.document, language=version.language, status=VersionStatus.PUBLISHED
+            )
+            .first()
+        )
+        if previous is not None and previous.number >= version.number:
+            raise ConsentError(
+                f"Version {previous.number} is already in force; publish a higher number.",
+                code="invalid",
+            )
+        requires_reconsent = previous is not None and (
+            _choice_signature(previous) != _choice_signature(version)
+        )
+        if previous is not None:
+            transition(
+                previous,
+                VersionStatus.SUPERSEDED,
+                table=VERSION_TRANSITIONS,
+                actor=actor,
+                reason=f"superseded by version {version.number}",
+            )
+        transition(
+            version,
+            VersionStatus.PUBLISHED,
+            table=VERSION_TRANSITIONS,
+            actor=actor,
+            extra={
+                "published_at": timezone.now(),
+                "requires_reconsent": requires_reconsent,
+                "suspends_previous": suspends_previous and requires_reconsent,
+            },
+        )
+        if version.suspends_previous:
+            suspended = (
+                CurrentConsent.objects.filter(
+                    version__document=version.document,
+                    version__language=version.language,
+                    suspended=False,
+                )
+                .exclude(version=version)
+                .update(suspended=True)
+            )
+            audit_log(
+                actor=actor,
+                action="consent_version.suspend_previous",
+                target=version,
+                after={"participants_suspended": suspended},
+            )
+    return version
+
+
+# --- consent records ----------------------------------------------------------------------------
+
+
+def _normalise_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _check_signature(signature: str, signer: User) -> str:
+    signature = " ".join(signature.split())
+    if not signature:
+        raise ConsentError("Type your full name to sign.", code="signature_missing")
+    if _normalise_name(signature) != _normalise_name(signer.full_name):
+        raise ConsentError(
+            f"The signature must be your full name as on your account ({signer.full_name}).",
+            code="signature_mismatch",
+        )
+    return signature
+
+
+def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
+    choices = {c.key: c for c in version.choices.all()}
+    unknown = sorted(set(answers) - set(choices))
+    if unknown:
+        raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
+    missing = sorted(set(choices) - set(answers))
+    if missing:
+        raise ConsentError(
+            f"Please answer every choice; missing: {', '.join(missing)}.", code="missing_answer"
+        )
+    for key, answer in answers.items():
+        if answer not in choices[key].allowed_answers:
+            allowed = ", ".join(Answer(a).label.lower() for a in choices[key].allowed_answers)
+            raise ConsentError(
+                f"{answer!r} is not an allowed answer to {key!r} (allowed: {allowed}).",
+                code="answer_not_allowed",
+            )
+    return {key: answers[key] for key in sorted(choices)}
+
+
+def _locked_current(participant: Participant, expected_sequence: int) -> CurrentConsent | None:
+    """Lock the participant (serializing their submissions) and check the form is fresh."""
+    Participant.objects.select_for_update().get(pk=participant.pk)
+    current = (
+        CurrentConsent.objects.select_related("version").filter(participant=participant).first()
+    )
+    sequence = current.sequence if current else 0
+    if sequence != expected_sequence:
+        raise StaleConsentError(
+            "Your consent was changed since this page was loaded (for example in another "
+            "window). Nothing was saved: check your current choices below and submit again.",
+        )
+    return current
+
+
+def _append(
+    *,
+    participant: Participant,
+    current: CurrentConsent | None,
+    version: ConsentVersion,
+    kind: RecordKind,
+    answers: dict[str, str],
+    status: ConsentStatus,
+    withdrawal_level: str,
+    actor: User,
+    proxy: User | None,
+    channel: Channel,
+    signature: str,
+) -> ConsentRecord:
+    record = ConsentRecord(
+        participant=participant,
+        sequence=(current.sequence if current else 0) + 1,
+        version=version,
+        kind=kind,
+        answers=answers,
+        withdrawal_level=withdrawal_level,
+        actor=actor,
+        proxy=proxy,
+        channel=channel,
+        signature=signature,
+        created_at=timezone.now(),
+        previous_hash=current.record.record_hash if current else GENESIS_HASH,
+    )
+    record.record_hash = record_hash(record)
+    record.save(force_insert=True)
+    meanings = dict(version.choices.values_list("key", "meaning"))
+    terms = consent_terms(meanings, answers, country=version.document.country)
+    CurrentConsent.objects.update_or_create(
+        participant=participant,
+        defaults={
+            "record": record,
+            "sequence": record.sequence,
+            "version": version,
+            "status": status,
+            "suspended": False,
+            "answers": answers,
+            "updated_at": record.created_at,
+            **terms.projection_fields(),
+        },
+    )
+    audit_log(
+        actor=actor,
+        action=f"consent.{kind}",
+        target=record,
+        before={"status": current.status, "answers": current.answers} if current else {},
+        after={
+            "status": status,
+            "answers": answers,
+            "withdrawal_level": withdrawal_level,
+            "sequence": record.sequence,
+        },
+    )
+    return record
+
+
+def consent_record(
+    *,
+    actor: User,
+    participant: Participant,
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """First consent, a change of choices, or consent to a newer version.
+
+    1. lock the participant and refuse a stale form; 2. check the version is the one in
+    force, the answers and the signature; 3. append the chained record, rewrite the
+    projection and audit, all in one transaction.
+    """
+    with transaction.atomic():
+        current = _locked_current(participant, expected_sequence)
+        version = ConsentVersion.objects.select_related("document").get(pk=version.pk)
+        if version.status != VersionStatus.PUBLISHED:
+            raise StaleConsentError(
+                "This version of the consent form is no longer in force; a newer one was "
+                "published. Nothing was saved: please read the new version.",
+            )
+        if current is not None and current.status != ConsentStatus.ACTIVE:
+            raise ConsentError(
+                f"You have withdrawn ({current.get_status_display().lower()}). To take part "
+                "again, contact the study team.",
+                code="withdrawn",
+            )
+        clean = _check_answers(version, answers)
+        signature = _check_signature(signature, proxy or participant.user)
+        if current is None:
+            kind = RecordKind.CONSENT
+        elif current.version_id == version.pk:
+            if current.answers == clean and not current.suspended:
+                raise ConsentError(
+                    "Nothing changed: your choices are already these.", code="no_change"
+                )
+            kind = RecordKind.CHANGE
+        else:
+            kind = RecordKind.RECONSENT
+        return _append(
+            participant=participant,
+            current=current,
+            version=version,
+            kind=kind,
+            answers=clean,
+            status=ConsentStatus.ACTIVE,
+            withdrawal_level="",
+            actor=actor,
+            proxy=proxy,
+            channel=channel,
+            signature=signature,
+        )
+
+
+def consent_withdraw(
+    *,
+    actor: User,
+    participant: Participant,
+    level: WithdrawalLevel,
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """Withdraw at a level; a later withdrawal may only go further (contact < access < use)."""
+    with transaction.atomic():
+        current = _locked_current(participant, expected_sequence)
+        if current is None:
+            raise ConsentError("There is no consent to withdraw.", code="no_consent")
+        if level not in WITHDRAWAL_RANK:
+            raise ConsentError(f"Unknown withdrawal level {level!r}.", code="invalid")
+        signature = _check_signature(signature, proxy or participant.user)
+        already = (
+            WITHDRAWAL_RANK.get(WithdrawalLevel(current.status), 0)
+            if (current.status in WithdrawalLevel.values)
+            else 0
+        )
+        if already >= WITHDRAWAL_RANK[WithdrawalLevel(level)]:
+            raise ConsentError(
+                f"You have already withdrawn: {current.get_status_display().lower()}. "
+                "A withdrawal can only go further.",
+                code="already_withdrawn",
+            )
+        return _append(
+            participant=participant,
+            current=current,
+            version=current.version,
+            kind=RecordKind.WITHDRAWAL,
+            answers=dict(current.answers),
+            status=ConsentStatus(level),
+            withdrawal_level=level,
+            actor=actor,
+            proxy=proxy,
+            channel=channel,
+            signature=signature,
+        )

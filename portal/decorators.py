@@ -12,6 +12,14 @@ from portal.models import Role
 
 View = Callable[..., HttpResponse]
 
+ROLE_PLURALS = {
+    Role.PARTICIPANT: "participants",
+    Role.RESEARCHER: "researchers",
+    Role.DAC_MEMBER: "DAC members",
+    Role.DAC_CHAIR: "DAC chairs",
+    Role.STEWARD: "data stewards",
+}
+
 
 def role_required(*roles: Role) -> Callable[[View], View]:
     """Signed-in users of the given roles only; others get the 403 page naming who may."""
@@ -21,7 +29,7 @@ def role_required(*roles: Role) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.user.role not in roles:
-                names = " or ".join(Role(r).label.lower() + "s" for r in roles)
+                names = " or ".join(ROLE_PLURALS[Role(r)] for r in roles)
                 raise PermissionDenied(f"This page is for {names}.")
             return view(request, *args, **kwargs)
 

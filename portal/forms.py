@@ -41,7 +41,7 @@ class RegisterForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_again"):
+        if data.get("password") and data.get("password_again") not in (None, data["password"]):
             self.add_error("password_again", "The two passwords differ.")
         return data
 
@@ -61,7 +61,7 @@ class SetPasswordForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_again"):
+        if data.get("password") and data.get("password_again") not in (None, data["password"]):
             self.add_error("password_again", "The two passwords differ.")
         return data
 

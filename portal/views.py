@@ -107,7 +107,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
             )
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            form.add_error("password" if exc.code == "weak_password" else None, exc.message)
         else:
             return render(request, "portal/register_done.html", {"email": user.email})
     return render(

@@ -1,0 +1,56 @@
+"""The one way to move a status field: check the app's table, update only if unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from django.db import models
+
+from portal.audit import audit_log
+from portal.exceptions import PortalError, StaleStateError
+from portal.models import User
+
+
+class TransitionError(PortalError):
+    code = "invalid_transition"
+    http_status = 409
+
+
+def transition(
+    obj: models.Model,
+    to: Enum,
+    *,
+    table: Mapping[Any, frozenset[Any]],
+    actor: User | None,
+    reason: str = "",
+    field: str = "status",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Move `obj.<field>` to `to` if the table allows it; call inside the service's transaction.
+
+    The update is conditional on the status read, so of two concurrent movers one wins and
+    the other gets StaleStateError. The audit entry is the history row.
+    """
+    current = getattr(obj, field)
+    if to not in table.get(current, frozenset()):
+        label = obj._meta.verbose_name
+        raise TransitionError(f"A {label} that is {current} cannot become {to.value}.")
+    updated = (
+        type(obj)
+        ._default_manager.filter(pk=obj.pk, **{field: current})
+        .update(**{field: to}, **(extra or {}))
+    )
+    if updated != 1:
+        raise StaleStateError("Someone else changed this first. Reload the page and try again.")
+    setattr(obj, field, to)
+    for name, value in (extra or {}).items():
+        setattr(obj, name, value)
+    audit_log(
+        actor=actor,
+        action=f"{obj._meta.model_name}.{to.value}",
+        target=obj,
+        before={field: str(current)},
+        after={field: to.value, **({"reason": reason} if reason else {})},
+    )
