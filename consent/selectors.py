@@ -2,12 +2,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from consent.ledger import record_hash
-from consent.models import ConsentRecord, ConsentStatus, CurrentConsent, Participant
+from consent.models import (
+    ConsentRecord,
+    ConsentStatus,
+    ConsentVersion,
+    CurrentConsent,
+    Participant,
+    VersionStatus,
+)
 from portal.audit import GENESIS_HASH
-from portal.models import User
+from portal.models import Role, User
 
 
 def participant_for_user(user: User) -> Participant | None:
@@ -80,3 +87,63 @@ def current_consent(participant: Participant) -> CurrentConsent | None:
         .filter(participant=participant)
         .first()
     )
+
+
+def published_version(version_id: int) -> ConsentVersion | None:
+    return (
+        ConsentVersion.objects.select_related("document")
+        .filter(pk=version_id, status=VersionStatus.PUBLISHED)
+        .first()
+    )
+
+
+def choice_meanings(version: ConsentVersion) -> dict[str, str]:
+    return dict(version.choices.values_list("key", "meaning"))
+
+
+def records_of(participant: Participant) -> QuerySet[ConsentRecord]:
+    return (
+        ConsentRecord.objects.filter(participant=participant)
+        .select_related("version", "actor", "proxy")
+        .order_by("-sequence")
+    )
+
+
+def record_for(user: User, record_id: int) -> ConsentRecord | None:
+    """A record the user may see: their own as a participant, any as a steward."""
+    records = ConsentRecord.objects.select_related("participant", "version__document", "proxy")
+    if user.role == Role.STEWARD:
+        return records.filter(pk=record_id).first()
+    if user.role == Role.PARTICIPANT:
+        return records.filter(pk=record_id, participant__user=user).first()
+    return None
+
+
+# Stewards filter participants by these; "none" = enrolled but never consented.
+STATUS_FILTERS = {
+    "none": Q(current_consent__isnull=True),
+    "suspended": Q(current_consent__suspended=True),
+    **{status: Q(current_consent__status=status) for status in ConsentStatus.values},
+}
+_PERMITS = {"GRU": "permits_gru", "HMB": "permits_hmb", "POA": "permits_poa"}
+
+
+def participants_with_consent(
+    *,
+    status: str | None = None,
+    permits: str | None = None,
+    version: int | None = None,
+    study_id: str | None = None,
+) -> QuerySet[Participant]:
+    participants = Participant.objects.select_related("user", "current_consent").order_by(
+        "study_id"
+    )
+    if status:
+        participants = participants.filter(STATUS_FILTERS[status])
+    if permits:
+        participants = participants.filter(**{f"current_consent__{_PERMITS[permits]}": True})
+    if version:
+        participants = participants.filter(current_consent__version_id=version)
+    if study_id:
+        participants = participants.filter(study_id__icontains=study_id)
+    return participants

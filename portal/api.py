@@ -30,6 +30,8 @@ class ApiRootApi(APIView):
                 "version": "v1",
                 "links": {
                     "me": reverse("api:me", request=request),
+                    "my_consent": reverse("consent_api:me", request=request),
+                    "participants": reverse("consent_api:participants", request=request),
                     "schema": reverse("api_schema", request=request),
                     "docs": reverse("api_docs", request=request),
                 },

@@ -36,6 +36,7 @@ urlpatterns = [
     path("datasets/", include("datasets.urls")),
     path("access/", include("access.urls")),
     path("api/v1/", include("portal.api_urls")),
+    path("api/v1/consent/", include("consent.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",

@@ -1,0 +1,258 @@
+"""DRF endpoints: a participant's own consent, stewards' participant lists, FHIR export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpResponse, JsonResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent import selectors, services
+from consent.fhir import FHIR_CONTENT_TYPE, consent_resource, current_consent_resource
+from consent.meanings import consent_terms
+from consent.models import Channel, ConsentRecord, CurrentConsent, Participant, WithdrawalLevel
+from portal.exceptions import NotFoundError
+from portal.models import Role
+
+
+class IsParticipant(BasePermission):
+    message = "This endpoint is for participants."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_authenticated and request.user.role == Role.PARTICIPANT)
+
+
+class IsSteward(BasePermission):
+    message = "This endpoint is for data stewards."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_authenticated and request.user.role == Role.STEWARD)
+
+
+def _participant(request: Request) -> Participant:
+    participant = selectors.participant_for_user(request.user)
+    if participant is None:
+        raise NotFoundError("Your account is not enrolled as a participant.")
+    return participant
+
+
+class ConsentStateSerializer(serializers.Serializer):
+    study_id = serializers.CharField(source="participant.study_id")
+    sequence = serializers.IntegerField()
+    status = serializers.CharField()
+    suspended = serializers.BooleanField()
+    version = serializers.IntegerField(source="version_id")
+    document = serializers.CharField(source="version.document.name")
+    version_number = serializers.IntegerField(source="version.number")
+    language = serializers.CharField(source="version.language")
+    answers = serializers.DictField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField()
+
+
+def _state(current: CurrentConsent | None) -> dict[str, Any]:
+    if current is None:
+        return {"sequence": 0, "status": "none", "answers": {}}
+    return ConsentStateSerializer(current).data
+
+
+class ConsentMeApi(APIView):
+    """Read or update the signed-in participant's consent (optimistic concurrency)."""
+
+    permission_classes = (IsParticipant,)
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(help_text="The consent version being signed")
+        answers = serializers.DictField(child=serializers.CharField())
+        signature = serializers.CharField(allow_blank=True, help_text="Your full name, typed")
+        expected_sequence = serializers.IntegerField(
+            min_value=0, help_text="The `sequence` you read; 0 for a first consent"
+        )
+
+    @extend_schema(responses=ConsentStateSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(_state(selectors.current_consent(_participant(request))))
+
+    @extend_schema(request=InputSerializer, responses={201: ConsentStateSerializer})
+    def post(self, request: Request) -> Response:
+        participant = _participant(request)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = selectors.published_version(data.validated_data["version"])
+        if version is None:
+            raise NotFoundError("There is no published consent version with this id.")
+        services.consent_record(
+            actor=request.user,
+            participant=participant,
+            version=version,
+            answers=data.validated_data["answers"],
+            signature=data.validated_data["signature"],
+            channel=Channel.API,
+            expected_sequence=data.validated_data["expected_sequence"],
+        )
+        return Response(_state(selectors.current_consent(participant)), status=201)
+
+
+class ConsentWithdrawApi(APIView):
+    permission_classes = (IsParticipant,)
+
+    class InputSerializer(serializers.Serializer):
+        level = serializers.ChoiceField(choices=WithdrawalLevel.choices)
+        signature = serializers.CharField(allow_blank=True)
+        expected_sequence = serializers.IntegerField(min_value=0)
+
+    @extend_schema(request=InputSerializer, responses={201: ConsentStateSerializer})
+    def post(self, request: Request) -> Response:
+        participant = _participant(request)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.consent_withdraw(
+            actor=request.user,
+            participant=participant,
+            level=WithdrawalLevel(data.validated_data["level"]),
+            signature=data.validated_data["signature"],
+            channel=Channel.API,
+            expected_sequence=data.validated_data["expected_sequence"],
+        )
+        return Response(_state(selectors.current_consent(participant)), status=201)
+
+
+class ConsentDuoApi(APIView):
+    """The participant's current choices as GA4GH DUO data-use conditions."""
+
+    permission_classes = (IsParticipant,)
+
+    def get(self, request: Request) -> Response:
+        current = selectors.current_consent(_participant(request))
+        if current is None:
+            return Response({"releasable": False, "conditions": []})
+        meanings = selectors.choice_meanings(current.version)
+        terms = consent_terms(meanings, current.answers, country=current.version.document.country)
+        return Response(
+            {
+                "releasable": current.releasable,
+                "conditions": [
+                    {
+                        "permission": c.permission,
+                        "modifiers": sorted(c.modifiers),
+                        "countries": sorted(c.countries),
+                    }
+                    for c in terms.as_conditions()
+                ]
+                if current.releasable
+                else [],
+            }
+        )
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConsentRecord
+        fields = (
+            "id",
+            "sequence",
+            "kind",
+            "version",
+            "answers",
+            "withdrawal_level",
+            "channel",
+            "signature",
+            "created_at",
+            "record_hash",
+            "previous_hash",
+        )
+
+
+class ConsentRecordListApi(APIView):
+    permission_classes = (IsParticipant,)
+
+    @extend_schema(responses=RecordSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        records = selectors.records_of(_participant(request))
+        return Response(RecordSerializer(records, many=True).data)
+
+
+def _fhir(resource: dict[str, Any]) -> HttpResponse:
+    return JsonResponse(resource, content_type=FHIR_CONTENT_TYPE)
+
+
+class ConsentRecordFhirApi(APIView):
+    """A consent record as a FHIR R4 Consent: the participant's own, or any for a steward."""
+
+    @extend_schema(responses={(200, FHIR_CONTENT_TYPE): dict})
+    def get(self, request: Request, record_id: int) -> HttpResponse:
+        record = selectors.record_for(request.user, record_id)
+        if record is None:
+            raise Http404
+        current = selectors.current_consent(record.participant)
+        return _fhir(
+            consent_resource(
+                record, in_force=current is not None and current.record_id == record.pk
+            )
+        )
+
+
+class ConsentCurrentFhirApi(APIView):
+    permission_classes = (IsParticipant,)
+
+    @extend_schema(responses={(200, FHIR_CONTENT_TYPE): dict})
+    def get(self, request: Request) -> HttpResponse:
+        current = selectors.current_consent(_participant(request))
+        if current is None:
+            raise NotFoundError("You have not given consent yet.")
+        return _fhir(current_consent_resource(current))
+
+
+class ParticipantConsentListApi(APIView):
+    """Stewards: participants with their current consent, filtered."""
+
+    permission_classes = (IsSteward,)
+
+    class OutputSerializer(serializers.Serializer):
+        study_id = serializers.CharField()
+        email = serializers.EmailField(source="user.email")
+        language = serializers.CharField()
+        consent = serializers.SerializerMethodField()
+
+        def get_consent(self, participant: Participant) -> dict[str, Any] | None:
+            current = getattr(participant, "current_consent", None)
+            if current is None:
+                return None
+            return {
+                "status": current.status,
+                "suspended": current.suspended,
+                "sequence": current.sequence,
+                "version": current.version_id,
+                "answers": current.answers,
+                "updated_at": current.updated_at,
+            }
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=[*selectors.STATUS_FILTERS], required=False, help_text="Consent status"
+        )
+        permits = serializers.ChoiceField(choices=["GRU", "HMB", "POA"], required=False)
+        version = serializers.IntegerField(required=False)
+        study_id = serializers.CharField(required=False)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=list(selectors.STATUS_FILTERS)),
+            OpenApiParameter("permits", str, enum=["GRU", "HMB", "POA"]),
+            OpenApiParameter("version", int),
+            OpenApiParameter("study_id", str),
+        ],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        participants = selectors.participants_with_consent(**filters.validated_data)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(participants, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

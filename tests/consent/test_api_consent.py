@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from consent.models import ConsentRecord, ConsentVersion, CurrentConsent, Participant
+from portal.models import User
+from tests.consent.conftest import ALL_YES, give
+
+PROBLEM = "application/problem+json"
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def _body(consent_version: ConsentVersion, user: User, **changes: object) -> dict[str, object]:
+    return {
+        "version": consent_version.pk,
+        "answers": ALL_YES,
+        "signature": user.full_name,
+        "expected_sequence": 0,
+        **changes,
+    }
+
+
+def test_participant_reads_empty_then_gives_consent(
+    enrolled: Participant, version: ConsentVersion
+) -> None:
+    client = client_for(enrolled.user)
+    assert client.get("/api/v1/consent/me/").json() == {
+        "sequence": 0,
+        "status": "none",
+        "answers": {},
+    }
+
+    response = client.post("/api/v1/consent/me/", _body(version, enrolled.user), format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["sequence"] == 1
+    assert response.json()["status"] == "active"
+    assert response.json()["answers"] == ALL_YES
+    assert ConsentRecord.objects.get().channel == "api"
+
+
+def test_stale_update_is_409_problem_and_nothing_written(
+    enrolled: Participant, version: ConsentVersion
+) -> None:
+    give(enrolled, version)
+    client = client_for(enrolled.user)
+
+    response = client.post(
+        "/api/v1/consent/me/",
+        _body(version, enrolled.user, answers={**ALL_YES, "general": "no"}, expected_sequence=0),
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["code"] == "stale_consent"
+    assert ConsentRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"answers": {**ALL_YES, "telepathy": "yes"}}, 400, "unknown_choice"),
+        ({"answers": {**ALL_YES, "general": "ask"}}, 400, "answer_not_allowed"),
+        ({"signature": ""}, 400, "signature_missing"),
+        ({"signature": "Not Me"}, 400, "signature_mismatch"),
+        ({"version": 999999}, 404, "not_found"),
+        ({"expected_sequence": -1}, 400, "invalid"),
+    ],
+)
+def test_bad_updates_are_precise_problems(
+    enrolled: Participant,
+    version: ConsentVersion,
+    changes: dict[str, object],
+    status: int,
+    code: str,
+) -> None:
+    response = client_for(enrolled.user).post(
+        "/api/v1/consent/me/", _body(version, enrolled.user, **changes), format="json"
+    )
+
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["code"] == code
+    assert not CurrentConsent.objects.exists()
+
+
+def test_withdrawal_via_api_and_twice_refused(
+    enrolled: Participant, version: ConsentVersion
+) -> None:
+    give(enrolled, version)
+    client = client_for(enrolled.user)
+    body = {"level": "no_use", "signature": enrolled.user.full_name, "expected_sequence": 1}
+
+    first = client.post("/api/v1/consent/me/withdrawal/", body, format="json")
+    second = client.post(
+        "/api/v1/consent/me/withdrawal/", {**body, "expected_sequence": 2}, format="json"
+    )
+
+    assert first.status_code == 201
+    assert first.json()["status"] == "no_use"
+    assert second.status_code == 400
+    assert second.json()["code"] == "already_withdrawn"
+
+
+def test_duo_view_lists_conditions(enrolled: Participant, version: ConsentVersion) -> None:
+    give(enrolled, version, {**ALL_YES, "general": "no", "commercial": "no"})
+
+    body = client_for(enrolled.user).get("/api/v1/consent/me/duo/").json()
+
+    assert body["releasable"] is True
+    assert body["conditions"] == [
+        {"permission": "HMB", "modifiers": ["NPUNCU"], "countries": []},
+        {"permission": "POA", "modifiers": ["NPUNCU"], "countries": []},
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/consent/me/",
+        "/api/v1/consent/me/duo/",
+        "/api/v1/consent/me/records/",
+        "/api/v1/consent/participants/",
+    ],
+)
+def test_anonymous_gets_401_problem(db: None, path: str) -> None:
+    response = APIClient().get(path)
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == PROBLEM
+
+
+def test_non_participant_gets_403_on_own_consent(researcher: User) -> None:
+    response = client_for(researcher).get("/api/v1/consent/me/")
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == "This endpoint is for participants."
+
+
+def test_steward_lists_and_filters_participants(
+    steward: User, enrolled: Participant, other_participant: User, version: ConsentVersion
+) -> None:
+    give(enrolled, version, {**ALL_YES, "general": "no"})
+    client = client_for(steward)
+
+    everyone = client.get("/api/v1/consent/participants/").json()
+    no_consent = client.get("/api/v1/consent/participants/?status=none").json()
+    gru = client.get("/api/v1/consent/participants/?permits=GRU").json()
+    hmb = client.get("/api/v1/consent/participants/?permits=HMB").json()
+    bad = client.get("/api/v1/consent/participants/?status=happy")
+
+    assert everyone["count"] == 2
+    assert [p["study_id"] for p in no_consent["results"]] == [
+        other_participant.participant.study_id
+    ]
+    assert gru["count"] == 0
+    assert [p["consent"]["answers"]["general"] for p in hmb["results"]] == ["no"]
+    assert bad.status_code == 400
+    assert "status" in bad.json()["errors"]
+
+
+def test_outsider_cannot_list_participants(outsider: User) -> None:
+    assert client_for(outsider).get("/api/v1/consent/participants/").status_code == 403
