@@ -9,4 +9,5 @@ app_name = "access"
 urlpatterns = [
     path("researcher/", views.researcher_home, name="researcher_home"),
     path("committee/", views.dac_home, name="dac_home"),
+    path("my-data/", views.data_use, name="data_use"),
 ]

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from access import selectors
+from consent.selectors import participant_for_user
 from portal.decorators import role_required
 from portal.models import Role
 
@@ -21,3 +22,11 @@ def dac_home(request: HttpRequest) -> HttpResponse:
         "access/dac_home.html",
         {"committees": committees, "is_chair": request.user.role == Role.DAC_CHAIR},
     )
+
+
+@role_required(Role.PARTICIPANT)
+def data_use(request: HttpRequest) -> HttpResponse:
+    """ "Who used my data": lives with the deliveries it lists, linked from the participant menu."""
+    participant = participant_for_user(request.user)
+    uses = selectors.data_uses_for_participant(participant) if participant else []
+    return render(request, "access/data_use.html", {"uses": uses})

@@ -66,7 +66,7 @@ class ConsentMeApi(APIView):
 
     permission_classes = (IsParticipant,)
 
-    class InputSerializer(serializers.Serializer):
+    class ConsentUpdateInputSerializer(serializers.Serializer):
         version = serializers.IntegerField(help_text="The consent version being signed")
         answers = serializers.DictField(child=serializers.CharField())
         signature = serializers.CharField(allow_blank=True, help_text="Your full name, typed")
@@ -78,10 +78,10 @@ class ConsentMeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(_state(selectors.current_consent(_participant(request))))
 
-    @extend_schema(request=InputSerializer, responses={201: ConsentStateSerializer})
+    @extend_schema(request=ConsentUpdateInputSerializer, responses={201: ConsentStateSerializer})
     def post(self, request: Request) -> Response:
         participant = _participant(request)
-        data = self.InputSerializer(data=request.data)
+        data = self.ConsentUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = selectors.published_version(data.validated_data["version"])
         if version is None:
@@ -101,15 +101,15 @@ class ConsentMeApi(APIView):
 class ConsentWithdrawApi(APIView):
     permission_classes = (IsParticipant,)
 
-    class InputSerializer(serializers.Serializer):
+    class WithdrawalInputSerializer(serializers.Serializer):
         level = serializers.ChoiceField(choices=WithdrawalLevel.choices)
         signature = serializers.CharField(allow_blank=True)
         expected_sequence = serializers.IntegerField(min_value=0)
 
-    @extend_schema(request=InputSerializer, responses={201: ConsentStateSerializer})
+    @extend_schema(request=WithdrawalInputSerializer, responses={201: ConsentStateSerializer})
     def post(self, request: Request) -> Response:
         participant = _participant(request)
-        data = self.InputSerializer(data=request.data)
+        data = self.WithdrawalInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.consent_withdraw(
             actor=request.user,
@@ -213,7 +213,7 @@ class ParticipantConsentListApi(APIView):
 
     permission_classes = (IsSteward,)
 
-    class OutputSerializer(serializers.Serializer):
+    class ParticipantConsentSerializer(serializers.Serializer):
         study_id = serializers.CharField()
         email = serializers.EmailField(source="user.email")
         language = serializers.CharField()
@@ -232,7 +232,7 @@ class ParticipantConsentListApi(APIView):
                 "updated_at": current.updated_at,
             }
 
-    class FilterSerializer(serializers.Serializer):
+    class ParticipantFilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(
             choices=[*selectors.STATUS_FILTERS], required=False, help_text="Consent status"
         )
@@ -247,12 +247,14 @@ class ParticipantConsentListApi(APIView):
             OpenApiParameter("version", int),
             OpenApiParameter("study_id", str),
         ],
-        responses=OutputSerializer(many=True),
+        responses=ParticipantConsentSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.ParticipantFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         participants = selectors.participants_with_consent(**filters.validated_data)
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(participants, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            self.ParticipantConsentSerializer(page, many=True).data
+        )

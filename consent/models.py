@@ -286,3 +286,48 @@ class CurrentConsent(models.Model):
     @property
     def releasable(self) -> bool:
         return self.status != ConsentStatus.NO_USE and not self.suspended
+
+
+class ConsentReceipt(models.Model):
+    """The PDF receipt of one record, kept beside it: the record row is never updated."""
+
+    record = models.OneToOneField(
+        ConsentRecord, on_delete=models.PROTECT, primary_key=True, related_name="receipt"
+    )
+    sha256 = models.CharField("SHA-256 of the PDF", max_length=64)
+    pdf = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set once the receipt was emailed, so a rerun of the task does not email it again.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"receipt of {self.record}"
+
+
+class ParticipantProxy(models.Model):
+    """A guardian who consents for a child participant until the child comes of age."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="proxies")
+    proxy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proxy_links"
+    )
+    relationship = models.CharField(max_length=100, default="parent or guardian")
+    linked_at = models.DateTimeField(default=timezone.now)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["participant", "-linked_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["participant", "proxy"],
+                condition=Q(ended_at__isnull=True),
+                name="consent_proxy_one_active_link",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proxy} for {self.participant}"

@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
+from consent.duo import ResearchPurpose
 from consent.ledger import record_hash
+from consent.meanings import cohort_q
 from consent.models import (
+    Answer,
+    ConsentChoice,
     ConsentRecord,
     ConsentStatus,
     ConsentVersion,
     CurrentConsent,
     Participant,
+    ParticipantProxy,
+    RecordKind,
     VersionStatus,
 )
 from portal.audit import GENESIS_HASH
@@ -147,3 +158,248 @@ def participants_with_consent(
     if study_id:
         participants = participants.filter(study_id__icontains=study_id)
     return participants
+
+
+# --- the participant's own pages ----------------------------------------------------------------
+
+
+def answer_label(answer: str) -> str:
+    return Answer(answer).label if answer in Answer.values else answer
+
+
+def consent_version_to_sign(
+    participant: Participant, current: CurrentConsent | None = None
+) -> ConsentVersion | None:
+    """The published version this participant should read: their document (the one they
+    consented to, else the oldest with a version in force), in their language, else English."""
+    versions = ConsentVersion.objects.select_related("document").filter(
+        status=VersionStatus.PUBLISHED, language__in={participant.language, "en"}
+    )
+    if current is not None:
+        versions = versions.filter(document_id=current.version.document_id)
+    ranked = sorted(
+        versions,
+        key=lambda v: (v.document.created_at, v.document_id, v.language != participant.language),
+    )
+    return ranked[0] if ranked else None
+
+
+def consent_version_detail(version_id: int) -> ConsentVersion:
+    """A version with its sections, questions and choices loaded (three queries)."""
+    return (
+        ConsentVersion.objects.select_related("document")
+        .prefetch_related("sections", "questions", "choices")
+        .get(pk=version_id)
+    )
+
+
+def participant_records(participant: Participant) -> QuerySet[ConsentRecord]:
+    """The only way the participant's pages load a record: another participant's is a 404."""
+    return ConsentRecord.objects.filter(participant=participant).select_related(
+        "participant__user", "version__document", "actor", "proxy"
+    )
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    question: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    record: ConsentRecord
+    summary: str
+    changes: tuple[AnswerChange, ...]
+    by: str
+
+
+@dataclass(frozen=True)
+class ChoiceNow:
+    key: str
+    question: str
+    explanation: str
+    answer: str
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
+class ConsentOverview:
+    current: CurrentConsent | None
+    version_to_sign: ConsentVersion | None
+    choices: tuple[ChoiceNow, ...]
+    history: tuple[HistoryEntry, ...]
+
+    @property
+    def active(self) -> bool:
+        return self.current is not None and self.current.status == ConsentStatus.ACTIVE
+
+    @property
+    def newer_version(self) -> bool:
+        return (
+            self.active
+            and self.current is not None
+            and self.version_to_sign is not None
+            and self.version_to_sign.pk != self.current.version_id
+        )
+
+    @property
+    def reconsent_due(self) -> bool:
+        return self.newer_version and bool(
+            self.version_to_sign and self.version_to_sign.requires_reconsent
+        )
+
+    @property
+    def can_change(self) -> bool:
+        """A single choice can be changed while the version in force keeps the same choices."""
+        return self.active and self.version_to_sign is not None and not self.reconsent_due
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.current is not None and self.current.status != ConsentStatus.NO_USE
+
+
+def _choices_by_version(version_ids: set[int]) -> dict[int, dict[str, ConsentChoice]]:
+    by_version: dict[int, dict[str, ConsentChoice]] = {v: {} for v in version_ids}
+    for choice in ConsentChoice.objects.filter(version_id__in=version_ids).order_by("order"):
+        by_version[choice.version_id][choice.key] = choice
+    return by_version
+
+
+def record_signer(record: ConsentRecord) -> str:
+    """Who signed, in words: the participant, or a proxy (or staff member) for them."""
+    name = record.participant.user.full_name
+    if record.proxy is not None:
+        return f"{record.proxy.full_name} (proxy) for {name}"
+    if record.actor_id != record.participant.user_id:
+        return f"{record.actor.full_name} for {name}"
+    return name
+
+
+def _summary(record: ConsentRecord) -> str:
+    version = f"version {record.version.number}"
+    if record.kind == RecordKind.CONSENT:
+        return f"Gave consent ({version})"
+    if record.kind == RecordKind.RECONSENT:
+        return f"Consented to a new version ({version})"
+    if record.kind == RecordKind.CHANGE:
+        return "Changed choices"
+    return f"Withdrew: {record.get_withdrawal_level_display().lower()}"
+
+
+def _changes(
+    record: ConsentRecord, before: dict[str, str], choices: dict[str, ConsentChoice]
+) -> tuple[AnswerChange, ...]:
+    if record.kind == RecordKind.WITHDRAWAL:
+        return ()
+    changes = []
+    for key in [*choices, *sorted(set(before) - set(choices))]:
+        old, new = before.get(key, ""), record.answers.get(key, "")
+        if old != new:
+            question = choices[key].question if key in choices else key
+            changes.append(AnswerChange(question, answer_label(old), answer_label(new)))
+    return tuple(changes)
+
+
+def consent_overview(participant: Participant) -> ConsentOverview:
+    """Everything the participant's home shows, in five queries however long the history."""
+    current = current_consent(participant)
+    records = list(participant_records(participant).order_by("sequence"))
+    choices = _choices_by_version({r.version_id for r in records})
+    history: list[HistoryEntry] = []
+    since: dict[str, dt.datetime] = {}
+    before: dict[str, str] = {}
+    for record in records:
+        changes = _changes(record, before, choices[record.version_id])
+        history.append(HistoryEntry(record, _summary(record), changes, record_signer(record)))
+        if record.kind != RecordKind.WITHDRAWAL:
+            for key, answer in record.answers.items():
+                # Signing a whole form (again) confirms every answer on that day.
+                if before.get(key) != answer or record.kind != RecordKind.CHANGE:
+                    since[key] = record.created_at
+            before = dict(record.answers)
+    now: list[ChoiceNow] = []
+    if current is not None:
+        for key, choice in choices.get(current.version_id, {}).items():
+            answer = current.answers.get(key, "")
+            now.append(
+                ChoiceNow(
+                    key,
+                    choice.question,
+                    choice.explanation,
+                    answer_label(answer),
+                    since.get(key, current.updated_at),
+                )
+            )
+    return ConsentOverview(
+        current=current,
+        version_to_sign=consent_version_to_sign(participant, current),
+        choices=tuple(now),
+        history=tuple(reversed(history)),
+    )
+
+
+def consent_record_answers(record: ConsentRecord) -> list[tuple[str, str]]:
+    """(question, answer in words) for each choice of the record's version, in form order."""
+    choices = ConsentChoice.objects.filter(version_id=record.version_id).order_by("order")
+    return [(c.question, answer_label(record.answers.get(c.key, ""))) for c in choices]
+
+
+def cohort_ids(purpose: ResearchPurpose) -> list[int]:
+    """Ids of participants whose current consent the matcher approves for `purpose`.
+
+    On PostgreSQL the ids come back as one binary int8[] (decoded in C by psycopg):
+    hundreds of thousands of ids cost little more than counting them.
+    """
+    query = CurrentConsent.objects.filter(cohort_q(purpose)).values_list(
+        "participant_id", flat=True
+    )
+    if connection.vendor != "postgresql":
+        return list(query)
+    sql, params = query.query.sql_with_params()
+    connection.ensure_connection()
+    # Django's cursors bind client-side, which cannot return binary results.
+    with psycopg.Cursor(connection.connection) as cursor:
+        # `sql` is the ORM's own compiled query; values travel separately in `params`.
+        wrapped = f"SELECT coalesce(array_agg(participant_id), '{{}}') FROM ({sql}) AS cohort"  # noqa: S608
+        cursor.execute(wrapped, params, binary=True)
+        return cursor.fetchone()[0]
+
+
+def proxy_links(proxy: User) -> QuerySet[ParticipantProxy]:
+    """The proxy's links, active first, with each child's current consent."""
+    return (
+        ParticipantProxy.objects.filter(proxy=proxy)
+        .select_related("participant__user", "participant__current_consent")
+        .order_by(F("ended_at").desc(nulls_first=True), "participant__study_id")
+    )
+
+
+def proxied_participant(proxy: User, participant_id: object) -> Participant | None:
+    """The participant this proxy may act for now (an active link), else None."""
+    try:
+        pk = int(str(participant_id))
+    except ValueError:
+        return None
+    return (
+        Participant.objects.filter(pk=pk, proxies__proxy=proxy, proxies__ended_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+
+
+def participants_coming_of_age(today: dt.date | None = None) -> list[int]:
+    """Ids of participants with an active proxy who have reached the age of majority."""
+    today = today or timezone.localdate()
+    years = settings.CUSTODIAN_AGE_OF_MAJORITY
+    # Born on or before this day of the year `years` ago (29 February handled by the service).
+    try:
+        cutoff = today.replace(year=today.year - years)
+    except ValueError:
+        cutoff = dt.date(today.year - years, 2, 28)
+    return list(
+        Participant.objects.filter(date_of_birth__lte=cutoff, proxies__ended_at__isnull=True)
+        .distinct()
+        .values_list("pk", flat=True)
+    )

@@ -6,7 +6,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.ledger import record_hash
@@ -19,21 +23,25 @@ from consent.models import (
     ComprehensionQuestion,
     ConsentChoice,
     ConsentDocument,
+    ConsentReceipt,
     ConsentRecord,
     ConsentSection,
     ConsentStatus,
     ConsentVersion,
     CurrentConsent,
     Participant,
+    ParticipantProxy,
     RecordKind,
     VersionStatus,
     WithdrawalLevel,
 )
+from consent.receipts import receipt_filename, receipt_pdf, sha256_hex
+from consent.tasks import generate_receipt_task
 from consent.transitions import VERSION_TRANSITIONS
 from portal.audit import GENESIS_HASH, audit_log
 from portal.exceptions import PortalError, StaleStateError
-from portal.models import Role, User
-from portal.services import user_invite
+from portal.models import Role, User, normalize_email
+from portal.services import email_queue, invitation_link, user_invite
 from portal.transitions import transition
 
 
@@ -87,6 +95,115 @@ def participant_enrol(
             after={"study_id": study_id, "user_id": user.pk},
         )
     return participant
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+def majority_date(date_of_birth: dt.date) -> dt.date:
+    """The day the participant comes of age (29 February births: 1 March in common years)."""
+    years = settings.CUSTODIAN_AGE_OF_MAJORITY
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + years)
+    except ValueError:
+        return dt.date(date_of_birth.year + years, 3, 1)
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def proxy_link(
+    *,
+    actor: User,
+    participant: Participant,
+    email: str,
+    full_name: str,
+    relationship: str = "parent or guardian",
+) -> ParticipantProxy:
+    """A steward links a guardian to a child participant; a new guardian is invited."""
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if participant.date_of_birth is None:
+            raise ConsentError(
+                f"{participant.study_id} has no date of birth: a proxy acts only for a child.",
+                code="invalid",
+            )
+        if majority_date(participant.date_of_birth) <= _today():
+            raise ConsentError(
+                f"{participant.study_id} is an adult and consents for themselves.", code="invalid"
+            )
+        proxy = User.objects.filter(email=normalize_email(email)).first()
+        if proxy is None:
+            proxy = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PROXY)
+        elif proxy.role != Role.PROXY:
+            raise ConsentError(f"{proxy.email} is not a proxy account.", code="invalid")
+        if participant.proxies.filter(proxy=proxy, ended_at__isnull=True).exists():
+            raise ConsentError(
+                f"{proxy.email} already acts for {participant.study_id}.", code="duplicate"
+            )
+        link = ParticipantProxy.objects.create(
+            participant=participant, proxy=proxy, relationship=relationship, linked_by=actor
+        )
+        audit_log(
+            actor=actor,
+            action="proxy.link",
+            target=link,
+            after={"participant": participant.study_id, "proxy": proxy.email},
+        )
+    return link
+
+
+def _check_proxy_authority(participant: Participant, proxy: User) -> None:
+    link = participant.proxies.filter(proxy=proxy).order_by("-linked_at").first()
+    if link is None:
+        raise ConsentError(f"You do not act for {participant.study_id}.", code="not_proxy")
+    if link.ended_at is not None:
+        raise ConsentError(
+            f"Your authority to act for {participant.study_id} ended on "
+            f"{timezone.localtime(link.ended_at):%d %B %Y} ({link.end_reason}).",
+            code="proxy_ended",
+        )
+    if participant.date_of_birth and majority_date(participant.date_of_birth) <= _today():
+        raise ConsentError(
+            f"{participant.study_id} has come of age: they now consent for themselves.",
+            code="proxy_ended",
+        )
+
+
+def proxy_majority_handover(*, participant: Participant, today: dt.date | None = None) -> int:
+    """End the proxies of a participant who has come of age and invite them to take over.
+
+    Returns the number of links ended (0 when there was nothing to do: a rerun is a no-op).
+    """
+    today = today or _today()
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update().select_related("user").get(pk=participant.pk)
+        )
+        if participant.date_of_birth is None or majority_date(participant.date_of_birth) > today:
+            return 0
+        links = list(participant.proxies.select_for_update().filter(ended_at__isnull=True))
+        if not links:
+            return 0
+        now = timezone.now()
+        for link in links:
+            link.ended_at = now
+            link.end_reason = "the participant came of age"
+            link.save(update_fields=["ended_at", "end_reason"])
+            audit_log(
+                actor=None, action="proxy.end", target=link, after={"reason": link.end_reason}
+            )
+        user = participant.user
+        link_to_follow = (
+            invitation_link(user) if not user.has_usable_password() else settings.SITE_URL
+        )
+        email_queue(
+            to=user.email,
+            template="consent/email/majority_handover.txt",
+            context={"user": user, "participant": participant, "link": link_to_follow},
+        )
+    return len(links)
 
 
 # --- documents and versions -------------------------------------------------------------------
@@ -263,6 +380,8 @@ def consent_version_publish(
                 "suspends_previous": suspends_previous and requires_reconsent,
             },
         )
+        if requires_reconsent:
+            transaction.on_commit(lambda: _queue_reconsent_batch(version.pk, 0))
         if version.suspends_previous:
             suspended = (
                 CurrentConsent.objects.filter(
@@ -280,6 +399,61 @@ def consent_version_publish(
                 after={"participants_suspended": suspended},
             )
     return version
+
+
+RECONSENT_BATCH = 100
+
+
+def _queue_reconsent_batch(version_id: int, after_participant_id: int) -> None:
+    from consent.tasks import notify_reconsent_task  # tasks import services
+
+    notify_reconsent_task.delay(version_id, after_participant_id)
+
+
+def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int) -> int | None:
+    """Email the next batch of participants whose consent predates `version`.
+
+    Returns the last participant id emailed (the next batch starts after it), or None when
+    everyone has been told. Batches keep each task short and a retry cheap.
+    """
+    batch = list(
+        CurrentConsent.objects.filter(
+            version__document=version.document_id,
+            version__language=version.language,
+            participant_id__gt=after_participant_id,
+        )
+        .exclude(version=version)
+        .exclude(status=ConsentStatus.NO_USE)
+        .select_related("participant__user")
+        .order_by("participant_id")[:RECONSENT_BATCH]
+    )
+    if not batch:
+        return None
+    with transaction.atomic():
+        for current in batch:
+            email_queue(
+                to=current.participant.user.email,
+                template="consent/email/reconsent.txt",
+                context={
+                    "user": current.participant.user,
+                    "version": version,
+                    "suspended": current.suspended,
+                },
+            )
+        audit_log(
+            actor=None,
+            action="consent_version.notify_reconsent",
+            target=version,
+            after={
+                "participants": len(batch),
+                "from": batch[0].participant_id,
+                "to": batch[-1].participant_id,
+            },
+        )
+        last = batch[-1].participant_id
+        if len(batch) == RECONSENT_BATCH:
+            transaction.on_commit(lambda: _queue_reconsent_batch(version.pk, last))
+    return last
 
 
 # --- consent records ----------------------------------------------------------------------------
@@ -308,14 +482,17 @@ def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[
         raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
     missing = sorted(set(choices) - set(answers))
     if missing:
+        # Participants read this: name the questions; the keys in brackets serve API clients.
+        questions = "; ".join(f"{choices[k].question} ({k})" for k in missing)
         raise ConsentError(
-            f"Please answer every choice; missing: {', '.join(missing)}.", code="missing_answer"
+            f"Please answer every question. Not answered: {questions}", code="missing_answer"
         )
     for key, answer in answers.items():
         if answer not in choices[key].allowed_answers:
             allowed = ", ".join(Answer(a).label.lower() for a in choices[key].allowed_answers)
             raise ConsentError(
-                f"{answer!r} is not an allowed answer to {key!r} (allowed: {allowed}).",
+                f"{answer!r} is not an allowed answer to “{choices[key].question}” ({key}); "
+                f"allowed: {allowed}.",
                 code="answer_not_allowed",
             )
     return {key: answers[key] for key in sorted(choices)}
@@ -423,10 +600,12 @@ def consent_record(
             )
         if current is not None and current.status != ConsentStatus.ACTIVE:
             raise ConsentError(
-                f"You have withdrawn ({current.get_status_display().lower()}). To take part "
-                "again, contact the study team.",
+                f"You have withdrawn ({WithdrawalLevel(current.status).label.lower()}). To "
+                "take part again, contact the study team.",
                 code="withdrawn",
             )
+        if proxy is not None:
+            _check_proxy_authority(participant, proxy)
         clean = _check_answers(version, answers)
         signature = _check_signature(signature, proxy or participant.user)
         if current is None:
@@ -471,6 +650,8 @@ def consent_withdraw(
             raise ConsentError("There is no consent to withdraw.", code="no_consent")
         if level not in WITHDRAWAL_RANK:
             raise ConsentError(f"Unknown withdrawal level {level!r}.", code="invalid")
+        if proxy is not None:
+            _check_proxy_authority(participant, proxy)
         signature = _check_signature(signature, proxy or participant.user)
         already = (
             WITHDRAWAL_RANK.get(WithdrawalLevel(current.status), 0)
@@ -479,7 +660,7 @@ def consent_withdraw(
         )
         if already >= WITHDRAWAL_RANK[WithdrawalLevel(level)]:
             raise ConsentError(
-                f"You have already withdrawn: {current.get_status_display().lower()}. "
+                f"You have already withdrawn: {WithdrawalLevel(current.status).label.lower()}. "
                 "A withdrawal can only go further.",
                 code="already_withdrawn",
             )
@@ -496,3 +677,130 @@ def consent_withdraw(
             channel=channel,
             signature=signature,
         )
+
+
+# --- the web journey: checks before signing, receipts after ------------------------------------
+
+
+def consent_answers_check(*, version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
+    """The checks consent_record makes on answers, for a form step that writes nothing yet."""
+    return _check_answers(version, answers)
+
+
+def consent_receipt_queue(*, record: ConsentRecord) -> None:
+    """Make and email the record's receipt from a worker once the record is committed."""
+    transaction.on_commit(lambda: generate_receipt_task.delay(record.pk))
+
+
+def consent_record_with_receipt(
+    *,
+    actor: User,
+    participant: Participant,
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """consent_record, and its receipt made and emailed after commit."""
+    with transaction.atomic():
+        record = consent_record(
+            actor=actor,
+            participant=participant,
+            version=version,
+            answers=answers,
+            signature=signature,
+            channel=channel,
+            expected_sequence=expected_sequence,
+            proxy=proxy,
+        )
+        consent_receipt_queue(record=record)
+    return record
+
+
+def consent_withdraw_with_receipt(
+    *,
+    actor: User,
+    participant: Participant,
+    level: WithdrawalLevel,
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """consent_withdraw, and its receipt made and emailed after commit."""
+    with transaction.atomic():
+        record = consent_withdraw(
+            actor=actor,
+            participant=participant,
+            level=level,
+            signature=signature,
+            channel=channel,
+            expected_sequence=expected_sequence,
+            proxy=proxy,
+        )
+        consent_receipt_queue(record=record)
+    return record
+
+
+def consent_receipt_create(*, actor: User | None, record: ConsentRecord) -> ConsentReceipt:
+    """The record's PDF receipt, made once.
+
+    1. return it if it exists; 2. else lock the record and look again (the task and a
+    download may race); 3. render the PDF, store it with its SHA-256 and audit.
+    """
+    receipt = ConsentReceipt.objects.filter(record_id=record.pk).first()
+    if receipt is not None:
+        return receipt
+    with transaction.atomic():
+        ConsentRecord.objects.select_for_update().get(pk=record.pk)
+        receipt = ConsentReceipt.objects.filter(record_id=record.pk).first()
+        if receipt is not None:
+            return receipt
+        pdf = receipt_pdf(record)
+        receipt = ConsentReceipt.objects.create(record=record, sha256=sha256_hex(pdf), pdf=pdf)
+        audit_log(
+            actor=actor,
+            action="consent.receipt",
+            target=receipt,
+            after={"record": record.pk, "sha256": receipt.sha256},
+        )
+    return receipt
+
+
+def _receipt_email(receipt: ConsentReceipt, record: ConsentRecord) -> EmailMessage:
+    recipients = [record.participant.user.email]
+    if record.proxy is not None:
+        recipients.append(record.proxy.email)
+    link = settings.SITE_URL + reverse("consent:receipt", kwargs={"record_id": record.pk})
+    text = render_to_string(
+        "consent/email/receipt.txt", {"record": record, "receipt": receipt, "link": link}
+    )
+    subject, _, body = text.strip().partition("\n")
+    message = EmailMessage(subject.strip(), body.strip(), to=recipients)
+    message.attach(receipt_filename(record), bytes(receipt.pdf), "application/pdf")
+    return message
+
+
+def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
+    """Make the receipt if needed, then email it once (to the participant and any proxy)."""
+    receipt = consent_receipt_create(actor=None, record=record)
+    record = ConsentRecord.objects.select_related(
+        "participant__user", "proxy", "version__document"
+    ).get(pk=record.pk)
+    with transaction.atomic():
+        receipt = ConsentReceipt.objects.select_for_update().get(pk=receipt.pk)
+        if receipt.emailed_at is not None:
+            return receipt
+        # Sent before emailed_at is saved: a crash in between sends it twice, never not at all.
+        _receipt_email(receipt, record).send()
+        receipt.emailed_at = timezone.now()
+        receipt.save(update_fields=["emailed_at"])
+        audit_log(
+            actor=None,
+            action="consent.receipt_email",
+            target=receipt,
+            after={"record": record.pk},
+        )
+    return receipt

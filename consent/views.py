@@ -1,22 +1,493 @@
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
+import markdown
+import nh3
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import selectors, services
-from consent.forms import EnrolForm
+from consent.forms import (
+    CHOICE_PREFIX,
+    ChangeForm,
+    ChoicesForm,
+    EnrolForm,
+    QuizForm,
+    ReviewForm,
+    SignForm,
+    WithdrawForm,
+    posted_answers,
+)
+from consent.models import (
+    WITHDRAWAL_RANK,
+    Channel,
+    ConsentStatus,
+    ConsentVersion,
+    Participant,
+    WithdrawalLevel,
+)
+from consent.receipts import receipt_context, receipt_filename
 from portal.decorators import role_required
 from portal.exceptions import PortalError
-from portal.models import Role
+from portal.models import Role, User
+
+# The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
+# signed travels in the signing form itself, so a second tab cannot change it unseen.
+JOURNEY = "consent_journey"
+STEPS = ("Read", "Questions", "Choices", "Review and sign")
+MARKDOWN_TAGS = {
+    "p", "br", "ul", "ol", "li", "em", "strong", "a", "blockquote", "code", "pre",
+    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr",
+}  # fmt: skip
 
 
-@role_required(Role.PARTICIPANT)
+def render_markdown(text: str) -> SafeString:
+    """Consent text is Markdown from a steward: rendered, then cleaned of any raw HTML."""
+    html = nh3.clean(markdown.markdown(text), tags=MARKDOWN_TAGS)
+    return mark_safe(html)  # noqa: S308 - nh3 has removed everything but the tags above
+
+
+def _user(request: HttpRequest) -> User:
+    # Every view here is behind role_required: the user is signed in.
+    return cast(User, request.user)
+
+
+ACTING_FOR = "consent.acting_for"
+
+
+def _participant(request: HttpRequest) -> Participant:
+    """The participant whose consent this request is about: the user's own, or, for a
+    proxy, the child they chose on their home page (while their authority lasts)."""
+    user = _user(request)
+    if user.role == Role.PROXY:
+        participant = selectors.proxied_participant(user, request.session.get(ACTING_FOR))
+    else:
+        participant = selectors.participant_for_user(user)
+    if participant is None:
+        raise Http404("No participant is linked to this account.")
+    return participant
+
+
+def _proxy(request: HttpRequest) -> User | None:
+    user = _user(request)
+    return user if user.role == Role.PROXY else None
+
+
+def _participant_or_none(request: HttpRequest) -> Participant | None:
+    try:
+        return _participant(request)
+    except Http404:
+        return None
+
+
+def _posted(request: HttpRequest) -> Any:
+    # Not `request.POST or None`: an empty POST must be refused, not shown as a fresh form.
+    return request.POST if request.method == "POST" else None
+
+
+def _orders(questions: list[Any]) -> set[int]:
+    return {q.order for q in questions}
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], form: Any) -> HttpResponse:
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+def _status(exc: PortalError) -> int:
+    return exc.http_status if exc.http_status in {400, 409} else 400
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    participant = selectors.participant_for_user(request.user)
-    return render(request, "consent/home.html", {"participant": participant})
+    participant = _participant_or_none(request)
+    overview = selectors.consent_overview(participant) if participant else None
+    return render(
+        request,
+        "consent/home.html",
+        {
+            "participant": participant,
+            "overview": overview,
+            "acting_as_proxy": _proxy(request) is not None,
+        },
+    )
+
+
+# --- first consent and re-consent: read, questions, choices, review and sign ----------------
+
+
+class _Journey:
+    """The participant, the version to sign and the wizard state kept in the session."""
+
+    def __init__(self, request: HttpRequest):
+        self.request = request
+        self.participant = _participant(request)
+        self.current = selectors.current_consent(self.participant)
+        found = selectors.consent_version_to_sign(self.participant, self.current)
+        if found is None:
+            raise Http404("No consent form is published for you yet.")
+        self.version: ConsentVersion = selectors.consent_version_detail(found.pk)
+        state = request.session.get(JOURNEY) or {}
+        # Started on a version that was superseded since: begin again on the new one.
+        self.restarted = bool(state) and state.get("version") != self.version.pk
+        if self.restarted:
+            messages.warning(
+                request,
+                "A new version of the consent form was published since you started. Nothing "
+                "was saved: please read the new version from the start.",
+            )
+        if state.get("version") != self.version.pk:
+            state = {"version": self.version.pk, "quiz_passed": False, "answers": {}}
+            request.session[JOURNEY] = state
+        self.state: dict[str, Any] = state
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.current is not None and self.current.status != ConsentStatus.ACTIVE
+
+    @property
+    def expected_sequence(self) -> int:
+        return self.current.sequence if self.current else 0
+
+    def unready(self) -> HttpResponse | None:
+        """Where to go first when a step is opened before the steps it needs."""
+        if self.restarted:
+            return redirect("consent:journey_start")
+        if not self.state["quiz_passed"]:
+            return redirect("consent:journey_quiz")
+        return None
+
+    def save(self, **changes: Any) -> None:
+        self.state.update(changes)
+        self.request.session[JOURNEY] = self.state
+
+    def initial_answers(self) -> dict[str, str]:
+        """Draft answers, else the answers in force where the keys match, else defaults."""
+        before = self.current.answers if self.current else {}
+        return {
+            c.key: self.state["answers"].get(c.key) or before.get(c.key) or c.default_answer
+            for c in self.version.choices.all()
+        }
+
+    def context(self, step: int, **extra: Any) -> dict[str, Any]:
+        return {"version": self.version, "steps": STEPS, "step": step, **extra}
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
+def journey_start(request: HttpRequest) -> HttpResponse:
+    journey = _Journey(request)
+    first = (
+        reverse("consent:journey_section", args=[1])
+        if journey.version.sections.all()
+        else reverse("consent:journey_quiz")
+    )
+    context = journey.context(
+        1,
+        body=render_markdown(journey.version.body),
+        withdrawn=journey.withdrawn,
+        reconsent=journey.current is not None,
+        first=first,
+    )
+    return render(request, "consent/journey_start.html", context)
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
+def journey_section(request: HttpRequest, number: int) -> HttpResponse:
+    journey = _Journey(request)
+    sections = list(journey.version.sections.all())
+    if not 1 <= number <= len(sections):
+        raise Http404("There is no such section.")
+    section = sections[number - 1]
+    context = journey.context(
+        1,
+        section=section,
+        body=render_markdown(section.body),
+        number=number,
+        total=len(sections),
+    )
+    return render(request, "consent/journey_section.html", context)
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def journey_quiz(request: HttpRequest) -> HttpResponse:
+    journey = _Journey(request)
+    questions = list(journey.version.questions.all())
+    if not questions:
+        journey.save(quiz_passed=True)
+        return redirect("consent:journey_choices")
+    form = QuizForm(questions, _posted(request))
+    wrong: list[Any] = []
+    if request.method == "POST" and form.is_valid():
+        wrong = form.wrong()
+        if not wrong:
+            journey.save(quiz_passed=True)
+            return redirect("consent:journey_choices")
+        # Ask the wrong ones again, with their explanation; keep the right answers.
+        right = {f"q{q.order}": form.cleaned_data[f"q{q.order}"] for q in questions}
+        form = QuizForm(
+            questions, initial={k: v for k, v in right.items() if int(k[1:]) not in _orders(wrong)}
+        )
+    context = journey.context(2, form=form, wrong=_orders(wrong))
+    return _page(request, "consent/journey_quiz.html", context, form)
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def journey_choices(request: HttpRequest) -> HttpResponse:
+    journey = _Journey(request)
+    if (detour := journey.unready()) is not None:
+        return detour
+    choices = list(journey.version.choices.all())
+    form = ChoicesForm(choices, journey.initial_answers(), _posted(request))
+    if request.method == "POST" and form.is_valid():
+        answers = posted_answers(request.POST)
+        try:
+            clean = services.consent_answers_check(version=journey.version, answers=answers)
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+            for choice in choices:
+                if not answers.get(choice.key):
+                    form.add_error(CHOICE_PREFIX + choice.key, "Choose an answer.")
+        else:
+            journey.save(answers=clean)
+            return redirect("consent:journey_review")
+    context = journey.context(3, form=form)
+    return _page(request, "consent/journey_choices.html", context, form)
+
+
+def _review_context(
+    journey: _Journey, form: SignForm, answers: dict[str, str], *, stale: bool = False
+) -> dict[str, Any]:
+    summary = [
+        (c.question, selectors.answer_label(answers.get(c.key, "")))
+        for c in journey.version.choices.all()
+    ]
+    return journey.context(
+        4,
+        form=form,
+        answers=answers,
+        summary=summary,
+        overview=selectors.consent_overview(journey.participant) if stale else None,
+        stale=stale,
+    )
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def journey_review(request: HttpRequest) -> HttpResponse:
+    journey = _Journey(request)
+    if (detour := journey.unready()) is not None:
+        return detour
+    if not journey.state["answers"]:
+        return redirect("consent:journey_choices")
+    initial = {"expected_sequence": journey.expected_sequence, "version": journey.version.pk}
+    form = ReviewForm(_posted(request), initial=initial, signer_name=_user(request).full_name)
+    if request.method == "POST" and form.is_valid():
+        version = get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"])
+        try:
+            record = services.consent_record_with_receipt(
+                actor=_user(request),
+                proxy=_proxy(request),
+                participant=journey.participant,
+                version=version,
+                answers=posted_answers(request.POST),
+                signature=form.cleaned_data["signature"],
+                channel=Channel.WEB,
+                expected_sequence=form.cleaned_data["expected_sequence"],
+            )
+        except PortalError as exc:
+            form = _refused(form, exc, journey.participant, _user(request).full_name)
+            context = _review_context(
+                journey, form, journey.state["answers"], stale=_status(exc) == 409
+            )
+            return render(request, "consent/journey_review.html", context, status=_status(exc))
+        request.session.pop(JOURNEY, None)
+        messages.success(request, f"Thank you: your consent is recorded. {_EMAILED}")
+        return redirect("consent:receipt", record_id=record.pk)
+    context = _review_context(journey, form, journey.state["answers"])
+    return _page(request, "consent/journey_review.html", context, form)
+
+
+_EMAILED = "This is your receipt; a copy is on its way to your email."
+
+
+SignedForm = TypeVar("SignedForm", bound=SignForm)
+
+
+def _refused(form: SignedForm, exc: PortalError, participant: Participant, name: str) -> SignedForm:
+    """The same form with the service's message, sent back with the sequence now in force:
+    the page then shows the current state, and a new submission is a deliberate one."""
+    current = selectors.current_consent(participant)
+    data = dict(form.data.items())
+    data["expected_sequence"] = str(current.sequence if current else 0)
+    refused = type(form)(data, signer_name=name, **_form_args(form))
+    refused.is_valid()
+    refused.add_error(None, exc.message)
+    return refused
+
+
+def _form_args(form: SignForm) -> dict[str, Any]:
+    if isinstance(form, ChangeForm):
+        return {"choice": form.choice, "current_answer": form.current_answer}
+    return {}
+
+
+# --- change one choice -------------------------------------------------------------------------
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def choice_change(request: HttpRequest, key: str) -> HttpResponse:
+    participant = _participant(request)
+    overview = selectors.consent_overview(participant)
+    if not overview.can_change or overview.current is None or overview.version_to_sign is None:
+        messages.error(request, "You cannot change a choice now: see the notice below.")
+        return redirect("consent:home")
+    version = selectors.consent_version_detail(overview.version_to_sign.pk)
+    choice = next((c for c in version.choices.all() if c.key == key), None)
+    if choice is None:
+        raise Http404("There is no such choice.")
+    current = overview.current
+    form = ChangeForm(
+        _posted(request),
+        choice=choice,
+        current_answer=current.answers.get(key, ""),
+        initial={"expected_sequence": current.sequence},
+        signer_name=_user(request).full_name,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_record_with_receipt(
+                actor=_user(request),
+                proxy=_proxy(request),
+                participant=participant,
+                version=version,
+                answers={**current.answers, **posted_answers(request.POST)},
+                signature=form.cleaned_data["signature"],
+                channel=Channel.WEB,
+                expected_sequence=form.cleaned_data["expected_sequence"],
+            )
+        except PortalError as exc:
+            form = _refused(form, exc, participant, _user(request).full_name)
+            context = _change_context(form, choice, selectors.consent_overview(participant))
+            context["stale"] = _status(exc) == 409
+            return render(request, "consent/choice_change.html", context, status=_status(exc))
+        messages.success(request, f"Your answer to “{choice.question}” is changed. {_EMAILED_HOME}")
+        return redirect("consent:home")
+    context = _change_context(form, choice, overview)
+    return _page(request, "consent/choice_change.html", context, form)
+
+
+def _change_context(
+    form: ChangeForm, choice: Any, overview: selectors.ConsentOverview
+) -> dict[str, Any]:
+    now = next((c for c in overview.choices if c.key == choice.key), None)
+    return {"form": form, "choice": choice, "overview": overview, "now": now}
+
+
+_EMAILED_HOME = "A receipt is on its way to your email and listed in your history."
+
+
+# --- withdrawal ----------------------------------------------------------------------------------
+
+
+def _levels(
+    overview: selectors.ConsentOverview,
+) -> tuple[list[WithdrawalLevel], list[WithdrawalLevel]]:
+    """(levels already in force, levels still open): a withdrawal can only go further."""
+    status = overview.current.status if overview.current else ""
+    reached = WITHDRAWAL_RANK[WithdrawalLevel(status)] if status in WithdrawalLevel.values else 0
+    passed = [lv for lv in WithdrawalLevel if WITHDRAWAL_RANK[lv] <= reached]
+    return passed, [lv for lv in WithdrawalLevel if WITHDRAWAL_RANK[lv] > reached]
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
+def withdraw(request: HttpRequest) -> HttpResponse:
+    overview = selectors.consent_overview(_participant(request))
+    passed, offered = _levels(overview)
+    context = {"overview": overview, "passed": passed, "offered": offered}
+    return render(request, "consent/withdraw.html", context)
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def withdraw_confirm(request: HttpRequest) -> HttpResponse:
+    participant = _participant(request)
+    overview = selectors.consent_overview(participant)
+    passed, offered = _levels(overview)
+    level = request.POST.get("level") if request.method == "POST" else request.GET.get("level")
+    if request.method == "GET" and (overview.current is None or level not in offered):
+        context = {"overview": overview, "passed": passed, "offered": offered}
+        context["error"] = "Choose one of the levels offered below."
+        return render(request, "consent/withdraw.html", context, status=400)
+    sequence = overview.current.sequence if overview.current else 0
+    form = WithdrawForm(
+        _posted(request),
+        initial={"level": level, "expected_sequence": sequence},
+        signer_name=_user(request).full_name,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.consent_withdraw_with_receipt(
+                actor=_user(request),
+                proxy=_proxy(request),
+                participant=participant,
+                level=form.cleaned_data["level"],
+                signature=form.cleaned_data["signature"],
+                channel=Channel.WEB,
+                expected_sequence=form.cleaned_data["expected_sequence"],
+            )
+        except PortalError as exc:
+            form = _refused(form, exc, participant, _user(request).full_name)
+            context = _confirm_context(form, level, selectors.consent_overview(participant))
+            context["stale"] = _status(exc) == 409
+            return render(request, "consent/withdraw_confirm.html", context, status=_status(exc))
+        label = record.get_withdrawal_level_display().lower()
+        messages.success(request, f"Your withdrawal is recorded: {label}. {_EMAILED_HOME}")
+        return redirect("consent:home")
+    context = _confirm_context(form, level, overview)
+    return _page(request, "consent/withdraw_confirm.html", context, form)
+
+
+def _confirm_context(form: WithdrawForm, level: str | None, overview: Any) -> dict[str, Any]:
+    label = WithdrawalLevel(level).label if level in WithdrawalLevel.values else ""
+    return {"form": form, "level": level, "level_label": label, "overview": overview}
+
+
+# --- receipts -------------------------------------------------------------------------------------
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
+def receipt(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = get_object_or_404(selectors.participant_records(_participant(request)), pk=record_id)
+    stored = services.consent_receipt_create(actor=_user(request), record=record)
+    context = {**receipt_context(record), "receipt": stored, "screen": True}
+    return render(request, "consent/receipt.html", context)
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_GET
+def receipt_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = get_object_or_404(selectors.participant_records(_participant(request)), pk=record_id)
+    # Usually made by the task already; if not, made now by the same idempotent service.
+    stored = services.consent_receipt_create(actor=_user(request), record=record)
+    response = HttpResponse(bytes(stored.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt_filename(record)}"'
+    return response
+
+
+# --- stewards ----------------------------------------------------------------------------------
 
 
 @role_required(Role.STEWARD)
@@ -25,7 +496,7 @@ def participants(request: HttpRequest) -> HttpResponse:
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            participant = services.participant_enrol(actor=request.user, **form.cleaned_data)
+            participant = services.participant_enrol(actor=_user(request), **form.cleaned_data)
         except PortalError as exc:
             form.add_error(None, exc.message)
         else:
@@ -42,3 +513,17 @@ def participants(request: HttpRequest) -> HttpResponse:
         {"form": form, "page": page},
         status=400 if form.errors else 200,
     )
+
+
+@role_required(Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def proxy_home(request: HttpRequest) -> HttpResponse:
+    """A guardian's home: the children they act for; choosing one opens that child's consent."""
+    links = selectors.proxy_links(_user(request))
+    if request.method == "POST":
+        participant = selectors.proxied_participant(_user(request), request.POST.get("participant"))
+        if participant is None:
+            raise Http404("You do not act for this participant.")
+        request.session[ACTING_FOR] = participant.pk
+        return redirect("consent:home")
+    return render(request, "consent/proxy_home.html", {"links": links})

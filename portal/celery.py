@@ -19,6 +19,11 @@ app.conf.beat_schedule = {
         "task": "portal.tasks.health_check_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Participants who came of age take over from their proxies and are asked to re-consent.
+    "proxy-majority-handover": {
+        "task": "consent.tasks.proxy_majority_check_task",
+        "schedule": crontab(hour="6", minute="0"),
+    },
     # Results older than the retention (1 day by default) are deleted daily.
     "clean-task-results": {
         "task": "celery.backend_cleanup",

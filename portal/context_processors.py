@@ -9,10 +9,11 @@ from portal.models import Role
 
 # (label, url name) per role: the navigation shows only what the role may use.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.PARTICIPANT: [("My consent", "consent:home")],
+    Role.PARTICIPANT: [("My consent", "consent:home"), ("Who used my data", "access:data_use")],
     Role.RESEARCHER: [("My applications", "access:researcher_home"), ("API", "api_docs")],
     Role.DAC_MEMBER: [("Review requests", "access:dac_home")],
     Role.DAC_CHAIR: [("Review requests", "access:dac_home")],
+    Role.PROXY: [("People I act for", "consent:proxy_home")],
     Role.STEWARD: [
         ("Datasets", "datasets:steward_home"),
         ("Participants", "consent:participants"),

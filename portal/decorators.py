@@ -18,6 +18,7 @@ ROLE_PLURALS = {
     Role.DAC_MEMBER: "DAC members",
     Role.DAC_CHAIR: "DAC chairs",
     Role.STEWARD: "data stewards",
+    Role.PROXY: "proxies",
 }
 
 

@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     DAC_MEMBER = "dac_member", "DAC member"
     DAC_CHAIR = "dac_chair", "DAC chair"
     STEWARD = "steward", "Data steward"
+    PROXY = "proxy", "Proxy (guardian)"
 
 
 # Roles whose sign-in needs a second factor when CUSTODIAN_REQUIRE_OTP is on.

@@ -170,6 +170,8 @@ OTP_TOTP_ISSUER = "Custodian"
 # Invitation and email-verification links; password-reset links last one hour.
 CUSTODIAN_INVITATION_MAX_AGE = int(env("CUSTODIAN_INVITATION_MAX_AGE", str(14 * 86400)) or 0)
 CUSTODIAN_PASSWORD_RESET_MAX_AGE = int(env("CUSTODIAN_PASSWORD_RESET_MAX_AGE", "3600") or 0)
+# A proxy's authority over a child participant ends at this age.
+CUSTODIAN_AGE_OF_MAJORITY = int(env("CUSTODIAN_AGE_OF_MAJORITY", "18") or 18)
 
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5") or 5)
 AXES_COOLOFF_TIME = 0.25  # hours
@@ -313,7 +315,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # axes logs its configuration at every start; only its warnings matter.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"

@@ -30,6 +30,7 @@ HOME_BY_ROLE = {
     Role.DAC_MEMBER: "access:dac_home",
     Role.DAC_CHAIR: "access:dac_home",
     Role.STEWARD: "datasets:steward_home",
+    Role.PROXY: "consent:proxy_home",
 }
 
 

@@ -33,14 +33,17 @@ def test_api_root_is_open_and_lists_links(db: None) -> None:
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {
-        "version": "v1",
-        "links": {
-            "me": "http://testserver/api/v1/me/",
-            "schema": "http://testserver/api/schema/",
-            "docs": "http://testserver/api/docs/",
-        },
-    }
+    body = response.json()
+    assert body["version"] == "v1"
+    assert {
+        "me": "http://testserver/api/v1/me/",
+        "schema": "http://testserver/api/schema/",
+        "docs": "http://testserver/api/docs/",
+        "my_consent": "http://testserver/api/v1/consent/me/",
+    }.items() <= body["links"].items()
+    for link in body["links"].values():
+        # Every advertised link exists (anonymous callers may be refused, never "not found").
+        assert Client().get(link).status_code in {200, 401, 403}, link
 
 
 def test_api_me_anonymous_gets_401_problem(db: None) -> None:

@@ -43,3 +43,28 @@ def test_seed_demo_is_idempotent(db: None) -> None:
 
     assert (User.objects.count(), Participant.objects.count(), AuditEvent.objects.count()) == counts
     assert audit_verify().ok
+
+
+def test_seed_demo_gives_varied_consent_histories(db: None) -> None:
+    from consent.models import (
+        ConsentRecord,
+        ConsentVersion,
+        CurrentConsent,
+        ParticipantProxy,
+        RecordKind,
+    )
+    from consent.selectors import consent_ledger_verify
+
+    _seed()
+
+    assert sorted(
+        ConsentVersion.objects.filter(status="published").values_list("language", flat=True)
+    ) == ["cy", "en"]
+    statuses = set(CurrentConsent.objects.values_list("status", flat=True))
+    assert statuses == {"active", "no_contact", "no_access", "no_use"}
+    assert ConsentRecord.objects.filter(kind=RecordKind.CHANGE).count() >= 20
+    assert ConsentRecord.objects.filter(proxy__isnull=False).count() >= 5
+    assert ParticipantProxy.objects.filter(ended_at__isnull=True).count() == 8
+    assert ConsentRecord.objects.filter(version__language="cy").exists()
+    assert CurrentConsent.objects.count() < 200, "some participants have not consented yet"
+    assert consent_ledger_verify().ok

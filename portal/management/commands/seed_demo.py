@@ -10,6 +10,7 @@ from django.db import transaction
 
 from access.selectors import committee_by_name
 from access.services import committee_create
+from consent.demo import seed_demo_consent
 from consent.selectors import participant_for_user
 from consent.services import participant_enrol
 from portal.models import Role, User
@@ -71,19 +72,21 @@ class Command(BaseCommand):
                     chairs=[people["chair"]],
                     members=[people["member"]],
                 )
+            participants = []
             for number in range(1, PARTICIPANTS + 1):
                 name = f"{FIRST[number % len(FIRST)]} {LAST[(number // len(FIRST)) % len(LAST)]}"
                 user = self._user(
                     f"participant{number:03d}", name, Role.PARTICIPANT, "", password_hash
                 )
-                if participant_for_user(user) is None:
-                    participant_enrol(
-                        actor=steward,
-                        study_id=f"CUST-{number:04d}",
-                        email=user.email,
-                        full_name=name,
-                        account=user,
-                    )
+                participant = participant_for_user(user) or participant_enrol(
+                    actor=steward,
+                    study_id=f"CUST-{number:04d}",
+                    email=user.email,
+                    full_name=name,
+                    account=user,
+                )
+                participants.append(participant)
+            seed_demo_consent(steward=steward, participants=participants, stdout=self.stdout)
         self._print_sign_ins()
 
     def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:
