@@ -122,11 +122,17 @@ class ConsentWithdrawApi(APIView):
         return Response(_state(selectors.current_consent(participant)), status=201)
 
 
+class DuoConditionsSerializer(serializers.Serializer):
+    releasable = serializers.BooleanField()
+    conditions = serializers.ListField(child=serializers.DictField())
+
+
 class ConsentDuoApi(APIView):
     """The participant's current choices as GA4GH DUO data-use conditions."""
 
     permission_classes = (IsParticipant,)
 
+    @extend_schema(responses=DuoConditionsSerializer)
     def get(self, request: Request) -> Response:
         current = selectors.current_consent(_participant(request))
         if current is None:

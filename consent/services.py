@@ -502,7 +502,9 @@ def _locked_current(participant: Participant, expected_sequence: int) -> Current
     """Lock the participant (serializing their submissions) and check the form is fresh."""
     Participant.objects.select_for_update().get(pk=participant.pk)
     current = (
-        CurrentConsent.objects.select_related("version").filter(participant=participant).first()
+        CurrentConsent.objects.select_related("version__document", "record")
+        .filter(participant=participant)
+        .first()
     )
     sequence = current.sequence if current else 0
     if sequence != expected_sequence:
@@ -543,21 +545,23 @@ def _append(
     )
     record.record_hash = record_hash(record)
     record.save(force_insert=True)
-    meanings = dict(version.choices.values_list("key", "meaning"))
+    meanings = {c.key: c.meaning for c in version.choices.all()}
     terms = consent_terms(meanings, answers, country=version.document.country)
-    CurrentConsent.objects.update_or_create(
-        participant=participant,
-        defaults={
-            "record": record,
-            "sequence": record.sequence,
-            "version": version,
-            "status": status,
-            "suspended": False,
-            "answers": answers,
-            "updated_at": record.created_at,
-            **terms.projection_fields(),
-        },
-    )
+    projection = {
+        "record": record,
+        "sequence": record.sequence,
+        "version": version,
+        "status": status,
+        "suspended": False,
+        "answers": answers,
+        "updated_at": record.created_at,
+        **terms.projection_fields(),
+    }
+    # The participant row is locked, so nobody else can create or move this row meanwhile.
+    if current is None:
+        CurrentConsent.objects.create(participant=participant, **projection)
+    else:
+        CurrentConsent.objects.filter(participant=participant).update(**projection)
     audit_log(
         actor=actor,
         action=f"consent.{kind}",
@@ -592,7 +596,12 @@ def consent_record(
     """
     with transaction.atomic():
         current = _locked_current(participant, expected_sequence)
-        version = ConsentVersion.objects.select_related("document").get(pk=version.pk)
+        # One read of the version and its choices, used to check and to project.
+        version = (
+            ConsentVersion.objects.select_related("document")
+            .prefetch_related("choices")
+            .get(pk=version.pk)
+        )
         if version.status != VersionStatus.PUBLISHED:
             raise StaleConsentError(
                 "This version of the consent form is no longer in force; a newer one was "

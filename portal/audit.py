@@ -70,7 +70,9 @@ def audit_log(
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
-    with transaction.atomic():
+    # No savepoint when the caller's transaction is already open: nothing here to roll back
+    # on its own, and the round trips count on every write of the portal.
+    with transaction.atomic(savepoint=False):
         _lock_ledger()
         last = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
         actor_obj = actor if actor is not None and actor.is_authenticated else None

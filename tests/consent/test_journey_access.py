@@ -50,7 +50,7 @@ def test_researcher_is_refused(
     response = sign_in(researcher).get(page.format(record=record.pk))
 
     assert response.status_code == 403
-    assert "This page is for participants." in response.content.decode()
+    assert "This page is for participants or proxies." in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ HOME_URLS = {
 PERSONAS = list(HOME_URLS)
 # Who each page is for, as the 403 page names them.
 FOR_WHOM = {
-    "/consent/": "participants",
+    "/consent/": "participants or proxies",
     "/access/researcher/": "researchers",
     "/access/committee/": "DAC members or DAC chairs",
     "/datasets/steward/": "data stewards",
