@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
 import random
 import socket
@@ -235,6 +236,73 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CLIENT_PROCESSES = 4
+
+
+def _client_process(
+    people: list[tuple[int, str, str, int, dict[str, str]]],
+    port: int,
+    version_id: int,
+    threads: int,
+    seconds: int,
+    seed: int,
+) -> dict[str, list]:  # type: ignore[type-arg]
+    """One load-generating process: `threads` keep-alive connections over its participants.
+
+    Threads of one process share its participants, so some submissions collide on purpose.
+    """
+    import http.client
+
+    state = {pk: (sequence, answers) for pk, _, _, sequence, answers in people}
+    lock = threading.Lock()
+    out: dict[str, list] = {"latencies": [], "accepted": [], "stale": [0], "errors": []}  # type: ignore[type-arg]
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop:
+            pk, token, name, _, _ = rng.choice(people)
+            with lock:
+                sequence, answers = state[pk]
+            answers = {**answers, "general": "no" if answers["general"] == "yes" else "yes"}
+            body = json.dumps(
+                {
+                    "version": version_id,
+                    "answers": answers,
+                    "signature": name,
+                    "expected_sequence": sequence,
+                }
+            )
+            headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/consent/me/", body, headers)
+            response = conn.getresponse()
+            payload = json.loads(response.read() or b"{}")
+            elapsed = time.perf_counter() - started
+            if response.status == 409:
+                conn.request("GET", "/api/v1/consent/me/", headers=headers)
+                payload = json.loads(conn.getresponse().read())
+            with lock:
+                out["latencies"].append(elapsed)
+                if response.status == 201:
+                    out["accepted"].append((pk, payload["sequence"]))
+                    state[pk] = (payload["sequence"], payload["answers"])
+                elif response.status == 409:
+                    out["stale"][0] += 1
+                    state[pk] = (payload["sequence"], payload["answers"])
+                else:
+                    out["errors"].append(f"{response.status} {payload}")
+
+    pool = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    out["stale"] = out["stale"][0]  # type: ignore[assignment]
+    return out
+
+
 def http_benchmark(version_id: int) -> dict[str, float]:
     from django.db.models import Max
     from rest_framework.authtoken.models import Token
@@ -281,69 +349,35 @@ def http_benchmark(version_id: int) -> dict[str, float]:
             break
         except OSError:
             time.sleep(0.1)
-    latencies: list[float] = []
-    accepted: list[tuple[int, int]] = []
-    stale = [0]
-    errors: list[str] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + HTTP_SECONDS
+    # Plain data for the client processes (they never touch Django or the database).
+    people = [
+        (
+            p.pk,
+            tokens[p.pk],
+            p.user.full_name,
+            p.current_consent.sequence,
+            dict(p.current_consent.answers),
+        )
+        for p in pool
+    ]
+    from django.db import connections
 
-    def client(index: int) -> None:
-        import http.client
-
-        rng = random.Random(index)
-        # Clients share participants (8 per client), so some updates collide on purpose.
-        mine = pool[index::HTTP_CLIENTS] + pool[(index + 1) % HTTP_CLIENTS :: HTTP_CLIENTS][:2]
-        state = {p.pk: (p.current_consent.sequence, dict(p.current_consent.answers)) for p in mine}
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < stop:
-            participant = rng.choice(mine)
-            sequence, answers = state[participant.pk]
-            answers = {**answers, "general": "no" if answers["general"] == "yes" else "yes"}
-            body = json.dumps(
-                {
-                    "version": version_id,
-                    "answers": answers,
-                    "signature": participant.user.full_name,
-                    "expected_sequence": sequence,
-                }
-            )
-            started = time.perf_counter()
-            conn.request(
-                "POST",
-                "/api/v1/consent/me/",
-                body,
-                {
-                    "Authorization": f"Token {tokens[participant.pk]}",
-                    "Content-Type": "application/json",
-                },
-            )
-            response = conn.getresponse()
-            payload = json.loads(response.read() or b"{}")
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                if response.status == 201:
-                    accepted.append((participant.pk, payload["sequence"]))
-                    state[participant.pk] = (payload["sequence"], payload["answers"])
-                elif response.status == 409:
-                    stale[0] += 1
-                    current = json.loads(_get(conn, tokens[participant.pk]))
-                    state[participant.pk] = (current["sequence"], current["answers"])
-                else:
-                    errors.append(f"{response.status} {payload}")
-
-    def _get(conn, token: str) -> bytes:  # type: ignore[no-untyped-def]
-        conn.request("GET", "/api/v1/consent/me/", headers={"Authorization": f"Token {token}"})
-        return conn.getresponse().read()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(HTTP_CLIENTS)]
+    connections.close_all()  # before forking the client processes
+    groups = [people[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with multiprocessing.get_context("fork").Pool(CLIENT_PROCESSES) as workers:
+        results = workers.starmap(
+            _client_process,
+            [
+                (group, port, version_id, HTTP_CLIENTS // CLIENT_PROCESSES, HTTP_SECONDS, n)
+                for n, group in enumerate(groups)
+            ],
+        )
     wall = time.perf_counter() - started
+    latencies = sorted(t for r in results for t in r["latencies"])
+    accepted = [a for r in results for a in r["accepted"]]
+    stale = [sum(r["stale"] for r in results)]
+    errors = [e for r in results for e in r["errors"]]
     server.terminate()
     server.wait(10)
     if errors:

@@ -1,1 +1,206 @@
 from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from consent.duo import DataUseConditions
+from consent.models import Participant
+
+ACCESSION_PREFIX = "CDS"
+
+
+def accession_for(pk: int) -> str:
+    """CDS000001…: derived from the primary key, which the database never hands out twice."""
+    return f"{ACCESSION_PREFIX}{pk:06d}"
+
+
+class DatasetStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+    RETIRED = "retired", "Retired"
+
+
+class Dataset(models.Model):
+    """Files and samples released together under one DAC and one set of DUO conditions.
+
+    The condition columns map one to one onto `consent.duo.DataUseConditions`; terms are
+    stored as DUO shorthands (GRU, NCU…), diseases as ontology ids (MONDO:…).
+    """
+
+    # Null until the creating transaction has its primary key (see accession_for).
+    accession = models.CharField(  # noqa: DJ001 - NULLs do not collide in the unique index
+        max_length=16, unique=True, null=True, editable=False
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # By string: datasets never imports access (apps import only to their left).
+    committee = models.ForeignKey(
+        "access.Committee", on_delete=models.PROTECT, related_name="datasets"
+    )
+    status = models.CharField(
+        max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT
+    )
+    permission = models.CharField("DUO permission", max_length=10)
+    modifiers = models.JSONField("DUO modifiers", default=list, blank=True)
+    diseases = models.JSONField(default=list, blank=True)
+    countries = models.JSONField(default=list, blank=True)
+    time_limit = models.DateField("time limit (TS): last day of use", null=True, blank=True)
+    moratorium_until = models.DateField(
+        "publication moratorium (MOR): first day results may be published", null=True, blank=True
+    )
+    users = models.JSONField(default=list, blank=True)
+    projects = models.JSONField(default=list, blank=True)
+    institutions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["accession"]
+
+    def __str__(self) -> str:
+        return f"{self.accession} {self.title}"
+
+    @property
+    def conditions(self) -> DataUseConditions:
+        """The DUO conditions; raises InvalidConditionsError if the columns are inconsistent."""
+        return DataUseConditions(
+            permission=self.permission,
+            diseases=frozenset(self.diseases),
+            modifiers=frozenset(self.modifiers),
+            countries=frozenset(self.countries),
+            time_limit=self.time_limit,
+            moratorium_until=self.moratorium_until,
+            users=frozenset(self.users),
+            projects=frozenset(self.projects),
+            institutions=frozenset(self.institutions),
+        )
+
+
+class DataFileFormat(models.TextChoices):
+    """What may be registered: data files and the indexes linked to them."""
+
+    BAM = "bam", "BAM"
+    CRAM = "cram", "CRAM"
+    VCF_GZ = "vcf.gz", "VCF.gz"
+    BCF = "bcf", "BCF"
+    BAI = "bai", "BAI"
+    CRAI = "crai", "CRAI"
+    TBI = "tbi", "TBI"
+    CSI = "csi", "CSI"
+
+
+INDEX_FORMATS = frozenset(
+    {DataFileFormat.BAI, DataFileFormat.CRAI, DataFileFormat.TBI, DataFileFormat.CSI}
+)
+
+
+class FileStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for validation"
+    VALIDATING = "validating", "Validating"
+    VALID = "valid", "Valid"
+    FAILED = "failed", "Failed"
+
+
+class DataFile(models.Model):
+    """A file under CUSTODIAN_DATA_ROOT; an index file points at its data file."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="files")
+    # Relative to the data root, with forward slashes; resolved (and checked) at each use.
+    path = models.CharField(max_length=1024)
+    format = models.CharField(max_length=8, choices=DataFileFormat.choices)
+    index_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="index"
+    )
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    md5 = models.CharField("MD5", max_length=32, blank=True)
+    # The file's st_mtime_ns when it was validated: the cheap "changed since?" check.
+    mtime_ns = models.BigIntegerField(null=True, blank=True)
+    reference_genome = models.CharField(max_length=20, blank=True)
+    contigs = models.JSONField(default=list, blank=True)
+    samples = models.JSONField("sample IDs in the file", default=list, blank=True)
+    record_count = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=FileStatus.choices, default=FileStatus.PENDING)
+    validation_message = models.TextField(blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    # Progress of the checksum pass, written by the worker while it reads the file.
+    bytes_hashed = models.BigIntegerField(default=0)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(default=timezone.now)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "data file"
+        ordering: ClassVar = ["dataset", "path"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["dataset", "path"], name="datasets_file_path_once"),
+            models.CheckConstraint(
+                condition=Q(index_of__isnull=True) | Q(format__in=sorted(INDEX_FORMATS)),
+                name="datasets_file_only_indexes_point_to_data",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def is_index(self) -> bool:
+        return self.format in INDEX_FORMATS
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.size:
+            return 100 if self.status == FileStatus.VALID else 0
+        return min(100, self.bytes_hashed * 100 // self.size)
+
+
+class LinkStatus(models.TextChoices):
+    UNRESOLVED = "unresolved", "Not linked yet"
+    LINKED = "linked", "Linked to a participant"
+    UNLINKED = "unlinked", "Deliberately unlinked (never delivered)"
+
+
+class Sample(models.Model):
+    """A sample ID found in the dataset's files, and the participant it belongs to."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="samples")
+    sample_id = models.CharField("sample ID", max_length=200)
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="samples"
+    )
+    link = models.CharField(
+        max_length=12, choices=LinkStatus.choices, default=LinkStatus.UNRESOLVED
+    )
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["dataset", "sample_id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["dataset", "sample_id"], name="datasets_sample_once"),
+            # A participant exactly when linked: an unlinked sample can never be delivered.
+            models.CheckConstraint(
+                condition=(Q(link=LinkStatus.LINKED) & Q(participant__isnull=False))
+                | (~Q(link=LinkStatus.LINKED) & Q(participant__isnull=True)),
+                name="datasets_sample_participant_iff_linked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sample_id

@@ -1,13 +1,254 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consent.selectors import participant_count
+from datasets import selectors, services
+from datasets.conditions import conditions_obligations, conditions_text
+from datasets.forms import AddFilesForm, CatalogueSearchForm, DatasetForm, SampleLinksForm
+from datasets.models import Dataset, DatasetStatus
 from portal.decorators import role_required
+from portal.exceptions import PortalError
 from portal.models import Role
 
 
+def _problems(exc: PortalError) -> tuple[str, ...]:
+    return getattr(exc, "problems", None) or (exc.message,)
+
+
+def _status(exc: PortalError) -> int:
+    return exc.http_status if exc.http_status in {400, 409} else 400
+
+
+def _dataset(accession: str) -> Dataset:
+    dataset = selectors.steward_dataset(accession)
+    if dataset is None:
+        raise Http404("No dataset has this accession.")
+    return dataset
+
+
+# --- the steward's pages ----------------------------------------------------------------------
+
+
 @role_required(Role.STEWARD)
+@require_GET
 def steward_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "datasets/steward_home.html", {"participants": participant_count()})
+    return render(
+        request,
+        "datasets/steward_home.html",
+        {"participants": participant_count(), "datasets": selectors.steward_datasets()},
+    )
+
+
+@role_required(Role.STEWARD)
+@require_http_methods(["GET", "POST"])
+def dataset_create(request: HttpRequest) -> HttpResponse:
+    form = DatasetForm(request.POST if request.method == "POST" else None)
+    problems: Sequence[str] = ()
+    if request.method == "POST" and form.is_valid():
+        try:
+            dataset = services.dataset_create(actor=request.user, **form.service_arguments())
+        except PortalError as exc:
+            problems = _problems(exc)
+        else:
+            messages.success(request, f"{dataset.accession} was created. Now add its files.")
+            return redirect("datasets:files_add", accession=dataset.accession)
+    status = 400 if form.errors or problems else 200
+    context = {"form": form, "problems": problems}
+    return render(request, "datasets/dataset_create.html", context, status=status)
+
+
+def _manage_page(
+    request: HttpRequest, dataset: Dataset, problems: Sequence[str] = (), status: int = 200
+) -> HttpResponse:
+    files = selectors.dataset_files(dataset)
+    conditions = dataset.conditions
+    context = {
+        "dataset": dataset,
+        "files": files,
+        "in_progress": selectors.files_in_progress(files),
+        "is_draft": dataset.status == DatasetStatus.DRAFT,
+        "is_released": dataset.status == DatasetStatus.RELEASED,
+        "conditions": conditions_text(conditions),
+        "obligations": conditions_obligations(conditions),
+        "links": selectors.sample_link_counts(dataset),
+        "problems": problems,
+    }
+    return render(request, "datasets/dataset_manage.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_GET
+def dataset_manage(request: HttpRequest, accession: str) -> HttpResponse:
+    return _manage_page(request, _dataset(accession))
+
+
+@role_required(Role.STEWARD)
+@require_GET
+def files_progress(request: HttpRequest, accession: str) -> HttpResponse:
+    """The file table alone, polled by htmx while files validate."""
+    dataset = _dataset(accession)
+    files = selectors.dataset_files(dataset)
+    in_progress = selectors.files_in_progress(files)
+    response = render(
+        request,
+        "datasets/_files.html",
+        {
+            "dataset": dataset,
+            "files": files,
+            "in_progress": in_progress,
+            "is_draft": dataset.status == DatasetStatus.DRAFT,
+        },
+    )
+    if request.htmx and not in_progress:
+        # Validation finished: reload the page once, so the samples and the release
+        # button reflect it too.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@role_required(Role.STEWARD)
+@require_http_methods(["GET", "POST"])
+def files_add(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset(accession)
+    listing, already, truncated = selectors.addable_files(dataset)
+    form = AddFilesForm(request.POST if request.method == "POST" else None, listing=listing)
+    problems: Sequence[str] = ()
+    if request.method == "POST" and form.is_valid():
+        entries = [services.FileEntry(path) for path in form.paths()]
+        try:
+            created = services.datafiles_register(
+                actor=request.user, dataset=dataset, entries=entries
+            )
+        except PortalError as exc:
+            problems = _problems(exc)
+        else:
+            data = [f for f in created if not f.is_index]
+            messages.success(
+                request,
+                f"{len(data)} file(s) registered, with {len(created) - len(data)} index(es); "
+                "validation has started.",
+            )
+            return redirect("datasets:dataset_manage", accession=dataset.accession)
+    context = {
+        "dataset": dataset,
+        "form": form,
+        "problems": problems,
+        "already": already,
+        "truncated": truncated,
+        "is_draft": dataset.status == DatasetStatus.DRAFT,
+    }
+    status = 400 if form.errors or problems else 200
+    return render(request, "datasets/files_add.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_POST
+def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
+    dataset = _dataset(accession)
+    file = selectors.datafile_in(dataset, file_id)
+    if file is None:
+        raise Http404("No such file in this dataset.")
+    try:
+        services.datafile_validation_retry(actor=request.user, file=file)
+    except PortalError as exc:
+        return _manage_page(request, dataset, _problems(exc), _status(exc))
+    messages.success(request, f"{file.path} is being validated again.")
+    return redirect("datasets:dataset_manage", accession=dataset.accession)
+
+
+@role_required(Role.STEWARD)
+@require_POST
+def file_remove(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
+    dataset = _dataset(accession)
+    file = selectors.datafile_in(dataset, file_id)
+    if file is None:
+        raise Http404("No such file in this dataset.")
+    try:
+        services.datafile_remove(actor=request.user, file=file)
+    except PortalError as exc:
+        return _manage_page(request, dataset, _problems(exc), _status(exc))
+    messages.success(request, f"{file.path} was removed from {dataset.accession}.")
+    return redirect("datasets:dataset_manage", accession=dataset.accession)
+
+
+@role_required(Role.STEWARD)
+@require_http_methods(["GET", "POST"])
+def samples_link(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset(accession)
+    rows = selectors.dataset_samples(dataset)
+    form = SampleLinksForm(request.POST if request.method == "POST" else None, rows=rows)
+    problems: Sequence[str] = ()
+    if request.method == "POST" and form.is_valid():
+        choices = [services.SampleChoice(*choice) for choice in form.choices()]
+        try:
+            changed = services.samples_link(actor=request.user, dataset=dataset, choices=choices)
+        except PortalError as exc:
+            problems = _problems(exc)
+        else:
+            messages.success(request, f"{changed} sample(s) updated.")
+            return redirect("datasets:dataset_manage", accession=dataset.accession)
+    context = {
+        "dataset": dataset,
+        "form": form,
+        "problems": problems,
+        "is_draft": dataset.status == DatasetStatus.DRAFT,
+    }
+    status = 400 if form.errors or problems else 200
+    return render(request, "datasets/samples_link.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_POST
+def dataset_release(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset(accession)
+    try:
+        services.dataset_release(actor=request.user, dataset=dataset)
+    except PortalError as exc:
+        return _manage_page(request, dataset, _problems(exc), _status(exc))
+    messages.success(request, f"{dataset.accession} is released: it is now in the catalogue.")
+    return redirect("datasets:dataset_manage", accession=dataset.accession)
+
+
+@role_required(Role.STEWARD)
+@require_POST
+def dataset_retire(request: HttpRequest, accession: str) -> HttpResponse:
+    dataset = _dataset(accession)
+    try:
+        services.dataset_retire(actor=request.user, dataset=dataset)
+    except PortalError as exc:
+        return _manage_page(request, dataset, _problems(exc), _status(exc))
+    messages.success(request, f"{dataset.accession} is retired: it left the catalogue.")
+    return redirect("datasets:dataset_manage", accession=dataset.accession)
+
+
+# --- the catalogue (anyone, signed in or not) -------------------------------------------------
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    form = CatalogueSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context: dict[str, Any] = {"form": form, "query": query, "entries": selectors.catalogue(query)}
+    return render(request, "datasets/catalogue.html", context)
+
+
+@require_GET
+def catalogue_detail(request: HttpRequest, accession: str) -> HttpResponse:
+    entry = selectors.catalogue_entry(accession)
+    if entry is None:
+        raise Http404("No released dataset has this accession.")
+    user = request.user
+    context = {
+        "entry": entry,
+        "dataset": entry.dataset,
+        "signed_in": user.is_authenticated,
+        "is_researcher": user.is_authenticated and user.role == Role.RESEARCHER,
+    }
+    return render(request, "datasets/catalogue_detail.html", context)

@@ -32,6 +32,7 @@ class ApiRootApi(APIView):
                     "me": reverse("api:me", request=request),
                     "my_consent": reverse("consent_api:me", request=request),
                     "participants": reverse("consent_api:participants", request=request),
+                    "datasets": reverse("datasets_api:list", request=request),
                     "schema": reverse("api_schema", request=request),
                     "docs": reverse("api_docs", request=request),
                 },

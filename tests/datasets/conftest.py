@@ -6,14 +6,21 @@ The session files are shared: a test that damages a file first copies it with
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from datasets import synthetic
+from datasets import services, synthetic
+from datasets.models import DataFile, Dataset, FileStatus
+from datasets.tasks import validate_datafile_task
+from portal.models import User
+from tests.factories import CommitteeFactory
 
 CopyWithIndex = Callable[..., Path]
 
@@ -71,14 +78,96 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> GoodFiles:
 
 @pytest.fixture
 def copy_with_index(tmp_path: Path) -> CopyWithIndex:
-    """Copy a data file and any index beside it (x.bam.bai, x.vcf.gz.tbi…) into tmp_path."""
+    """Copy a data file and any index beside it (x.bam.bai, x.vcf.gz.tbi…) into tmp_path.
+
+    The copies are stamped with the current time (data and index alike), as files written
+    now: tests age an index relative to now, and the session files may be minutes old.
+    """
 
     def copy(source: Path, name: str | None = None, *, index: bool = True) -> Path:
         target = tmp_path / (name or source.name)
         shutil.copy2(source, target)
+        copies = [target]
         if index:
             for sibling in source.parent.glob(f"{source.name}.*"):
-                shutil.copy2(sibling, tmp_path / f"{target.name}{sibling.name[len(source.name) :]}")
+                copies.append(tmp_path / f"{target.name}{sibling.name[len(source.name) :]}")
+                shutil.copy2(sibling, copies[-1])
+        now = time.time_ns()
+        for path in copies:
+            os.utime(path, ns=(now, now))
         return target
 
     return copy
+
+
+# --- registration and validation: a data root per test, a committee, a steward's dataset --------
+
+PlaceFile = Callable[..., Path]
+
+
+@pytest.fixture
+def data_root(tmp_path: Path, settings: Any) -> Path:
+    """An empty CUSTODIAN_DATA_ROOT for this test."""
+    root = tmp_path / "data-root"
+    root.mkdir()
+    settings.CUSTODIAN_DATA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def place(data_root: Path) -> PlaceFile:
+    """Copy a generated file (and, by default, the index beside it) into the data root."""
+
+    def copy(source: Path, relative: str | None = None, *, index: bool = True) -> Path:
+        target = data_root / (relative or source.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        if index:
+            for sibling in source.parent.glob(f"{source.name}.*"):
+                suffix = sibling.name[len(source.name) :]
+                shutil.copy2(sibling, target.with_name(target.name + suffix))
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def committee(db: None) -> Any:
+    return CommitteeFactory(name="Genomics DAC", contact_email="dac@example.org")
+
+
+def make_dataset(steward: User, committee: Any, **conditions: Any) -> Dataset:
+    conditions.setdefault("permission", "GRU")
+    return services.dataset_create(
+        actor=steward,
+        title=conditions.pop("title", "Test cohort"),
+        description="Genotypes of a test cohort.",
+        committee=committee,
+        **conditions,
+    )
+
+
+@pytest.fixture
+def dataset(steward: User, committee: Any) -> Dataset:
+    return make_dataset(steward, committee)
+
+
+def register(steward: User, dataset: Dataset, *paths: str, **kwargs: Any) -> list[DataFile]:
+    """Register without queueing the worker: the test runs validation itself."""
+    kwargs.setdefault("start_validation", False)
+    return services.datafiles_register(
+        actor=steward,
+        dataset=dataset,
+        entries=[services.FileEntry(p) for p in paths],
+        **kwargs,
+    )
+
+
+def validate_now(steward: User, file: DataFile) -> DataFile:
+    """What the worker does, in this process: VALIDATING first, then the task itself."""
+    file.refresh_from_db()
+    if file.status == FileStatus.PENDING:
+        services.datafile_validation_start(actor=steward, file=file, queue=False)
+    validate_datafile_task(file.pk)
+    file.refresh_from_db()
+    return file

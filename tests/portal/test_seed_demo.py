@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
+from typing import Any
 
+import pytest
 from django.core.management import call_command
 
 from access.models import Committee
 from consent.models import Participant
 from portal.audit import audit_verify
 from portal.models import AuditEvent, Role, User
+
+
+@pytest.fixture(autouse=True)
+def _data_root(settings: Any, tmp_path: Path) -> None:
+    # The demo writes real genomic files: keep them out of the project's var/data.
+    settings.CUSTODIAN_DATA_ROOT = tmp_path / "data"
 
 
 def _seed() -> str:
@@ -68,3 +77,13 @@ def test_seed_demo_gives_varied_consent_histories(db: None) -> None:
     assert ConsentRecord.objects.filter(version__language="cy").exists()
     assert CurrentConsent.objects.count() < 200, "some participants have not consented yet"
     assert consent_ledger_verify().ok
+
+
+def test_seed_demo_releases_two_datasets_with_linked_samples(db: None) -> None:
+    from datasets.models import Dataset
+
+    _seed()
+
+    released = Dataset.objects.filter(status="released").order_by("accession")
+    assert released.count() == 2
+    assert all(d.files.exists() for d in released)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -13,6 +14,7 @@ from access.services import committee_create
 from consent.demo import seed_demo_consent
 from consent.selectors import participant_for_user
 from consent.services import participant_enrol
+from datasets.demo import seed_demo_datasets
 from portal.models import Role, User
 from portal.services import user_create
 
@@ -64,14 +66,13 @@ class Command(BaseCommand):
                 for key, name, role, institution in STAFF
             }
             steward = people["steward"]
-            if committee_by_name(COMMITTEE_NAME) is None:
-                committee_create(
-                    actor=steward,
-                    name=COMMITTEE_NAME,
-                    contact_email=f"dac@{DEMO_DOMAIN}",
-                    chairs=[people["chair"]],
-                    members=[people["member"]],
-                )
+            committee = committee_by_name(COMMITTEE_NAME) or committee_create(
+                actor=steward,
+                name=COMMITTEE_NAME,
+                contact_email=f"dac@{DEMO_DOMAIN}",
+                chairs=[people["chair"]],
+                members=[people["member"]],
+            )
             participants = []
             for number in range(1, PARTICIPANTS + 1):
                 name = f"{FIRST[number % len(FIRST)]} {LAST[(number // len(FIRST)) % len(LAST)]}"
@@ -87,6 +88,14 @@ class Command(BaseCommand):
                 )
                 participants.append(participant)
             seed_demo_consent(steward=steward, participants=participants, stdout=self.stdout)
+        # Outside the transaction above: it writes genomic files and validates them.
+        seed_demo_datasets(
+            steward=steward,
+            committee=committee,
+            participants=participants,
+            data_root=settings.CUSTODIAN_DATA_ROOT,
+            stdout=self.stdout,
+        )
         self._print_sign_ins()
 
     def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:

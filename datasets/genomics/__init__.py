@@ -1,0 +1,78 @@
+"""Checks on genomic data files (BAM, CRAM, VCF, VCF.gz, BCF) and their indexes.
+
+Pure functions over a path, built on pysam/htslib. No Django here: the same checks run in
+a Celery worker, a management command and the benchmark. Every failure a caller can act
+on is a ``GenomicFileError`` (or, in ``validate``, a ``Problem``) whose message names the
+file and says what to do.
+
+Modules: ``formats`` (errors, detection, EOF markers, opening with htslib), ``indexes``,
+``headers``, ``checksums`` and ``validation``; import from the package, which re-exports
+the public names.
+"""
+
+from __future__ import annotations
+
+from datasets.genomics.checksums import (
+    CHECKSUM_CHUNK_SIZE,
+    CHECKSUM_PROGRESS_EVERY,
+    Checksums,
+    compute_checksums,
+)
+from datasets.genomics.formats import (
+    BGZF_EOF,
+    CRAM_EOF_V2,
+    CRAM_EOF_V3,
+    FileFormat,
+    GenomicFileError,
+    HtsFile,
+    PathArg,
+    Problem,
+    ProgressCallback,
+    Severity,
+    check_bgzf_eof,
+    check_cram_eof,
+    check_eof,
+    detect_format,
+    format_from_name,
+)
+from datasets.genomics.headers import (
+    Contig,
+    HeaderInfo,
+    ReferenceGenome,
+    guess_reference,
+    read_header,
+)
+from datasets.genomics.indexes import IndexCheck, check_index, find_index
+from datasets.genomics.validation import ValidationReport, validate
+
+__all__ = [
+    "BGZF_EOF",
+    "CHECKSUM_CHUNK_SIZE",
+    "CHECKSUM_PROGRESS_EVERY",
+    "CRAM_EOF_V2",
+    "CRAM_EOF_V3",
+    "Checksums",
+    "Contig",
+    "FileFormat",
+    "GenomicFileError",
+    "HeaderInfo",
+    "HtsFile",
+    "IndexCheck",
+    "PathArg",
+    "Problem",
+    "ProgressCallback",
+    "ReferenceGenome",
+    "Severity",
+    "ValidationReport",
+    "check_bgzf_eof",
+    "check_cram_eof",
+    "check_eof",
+    "check_index",
+    "compute_checksums",
+    "detect_format",
+    "find_index",
+    "format_from_name",
+    "guess_reference",
+    "read_header",
+    "validate",
+]

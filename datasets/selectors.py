@@ -1,0 +1,295 @@
+"""Reads on datasets: the steward's lists, the public catalogue, and the "unchanged since
+validation" check that delivery runs before serving a file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+
+from consent.duo import Obligation
+from consent.models import ConsentStatus
+from datasets import genomics
+from datasets.conditions import TermText, conditions_obligations, conditions_text
+from datasets.models import DataFile, Dataset, DatasetStatus, FileStatus, LinkStatus, Sample
+from datasets.paths import (
+    DataPathError,
+    ListedFile,
+    data_root_listing,
+    relative_message,
+    resolve_data_path,
+)
+from portal.exceptions import PortalError
+from portal.models import Role, User
+
+# Below this, a count of consenting participants could point at individuals.
+SMALL_COUNT = 5
+SMALL_COUNT_TEXT = f"fewer than {SMALL_COUNT}"
+
+_RELEASABLE_STATUSES = [s for s in ConsentStatus.values if s != ConsentStatus.NO_USE]
+_CONSENT = "samples__participant__current_consent"
+# Samples whose participant's consent now allows at least general or health research.
+CONSENTING_SAMPLE = Q(
+    samples__link=LinkStatus.LINKED,
+    **{f"{_CONSENT}__suspended": False, f"{_CONSENT}__status__in": _RELEASABLE_STATUSES},
+) & (Q(**{f"{_CONSENT}__permits_gru": True}) | Q(**{f"{_CONSENT}__permits_hmb": True}))
+
+
+def display_count(count: int) -> str:
+    """A count safe to publish: "fewer than 5" for 0 to 4."""
+    return SMALL_COUNT_TEXT if count < SMALL_COUNT else f"{count:,}"
+
+
+def with_counts(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    """Samples, consenting samples and total file size, in the same single query.
+
+    The size comes from a subquery: summing over a join with the samples would count each
+    file once per sample.
+    """
+    sizes = (
+        DataFile.objects.filter(dataset=OuterRef("pk"))
+        .values("dataset")
+        .annotate(total=Sum("size"))
+        .values("total")
+    )
+    return datasets.annotate(
+        sample_count=Count("samples", distinct=True),
+        consenting_count=Count("samples", filter=CONSENTING_SAMPLE, distinct=True),
+        total_size=Subquery(sizes),
+    )
+
+
+def with_formats(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
+    return datasets.prefetch_related(
+        Prefetch("files", queryset=DataFile.objects.only("id", "dataset_id", "format", "path"))
+    )
+
+
+# --- stewards ---------------------------------------------------------------------------------
+
+
+def steward_datasets() -> QuerySet[Dataset]:
+    return with_counts(Dataset.objects.select_related("committee")).order_by("-created_at", "-pk")
+
+
+def steward_dataset(accession: str) -> Dataset | None:
+    """Any dataset, draft or not, with its counts."""
+    datasets = with_counts(Dataset.objects.select_related("committee", "created_by"))
+    return datasets.filter(accession=accession).first()
+
+
+def dataset_files(dataset: Dataset) -> list[DataFile]:
+    """Data files, each followed by its index."""
+    files = list(dataset.files.select_related("index_of").order_by("path"))
+    data = [f for f in files if f.index_of_id is None]
+    indexes = {f.index_of_id: f for f in files if f.index_of_id is not None}
+    ordered: list[DataFile] = []
+    for file in data:
+        ordered.append(file)
+        if file.pk in indexes:
+            ordered.append(indexes[file.pk])
+    return ordered
+
+
+def files_in_progress(files: list[DataFile]) -> bool:
+    return any(f.status in (FileStatus.PENDING, FileStatus.VALIDATING) for f in files)
+
+
+def datafile_in(dataset: Dataset, file_id: int) -> DataFile | None:
+    return dataset.files.select_related("dataset").filter(pk=file_id).first()
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    sample: Sample
+    files: tuple[str, ...]
+
+
+def dataset_samples(dataset: Dataset) -> list[SampleRow]:
+    """Every sample with the files it is in (two queries)."""
+    in_files: dict[str, list[str]] = {}
+    for path, samples in dataset.files.values_list("path", "samples"):
+        for sample_id in samples:
+            in_files.setdefault(sample_id, []).append(path.rsplit("/", 1)[-1])
+    samples = dataset.samples.select_related("participant").order_by("sample_id")
+    return [SampleRow(s, tuple(in_files.get(s.sample_id, ()))) for s in samples]
+
+
+def sample_link_counts(dataset: Dataset) -> dict[str, int]:
+    counts = Counter(dict(dataset.samples.values_list("link").annotate(n=Count("id"))))
+    return {status.value: counts.get(status.value, 0) for status in LinkStatus}
+
+
+# --- who sees what ----------------------------------------------------------------------------
+
+
+def visible_datasets(user: User | Any) -> QuerySet[Dataset]:
+    """Stewards see every dataset; everyone else (anonymous visitors too) released ones."""
+    datasets = Dataset.objects.select_related("committee")
+    if getattr(user, "is_authenticated", False) and user.role == Role.STEWARD:
+        return datasets
+    return datasets.filter(status=DatasetStatus.RELEASED)
+
+
+def visible_dataset(user: User | Any, accession: str) -> Dataset | None:
+    """The dataset if the user may see it; a draft and a missing one look the same."""
+    return with_counts(visible_datasets(user)).filter(accession=accession).first()
+
+
+def visible_datafile(user: User | Any, accession: str, file_id: int) -> DataFile | None:
+    dataset = visible_datasets(user).filter(accession=accession).first()
+    if dataset is None:
+        return None
+    return dataset.files.select_related("dataset", "index_of").filter(pk=file_id).first()
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    dataset: Dataset
+    sample_count: int
+    consenting_count: int
+    total_size: int
+    formats: tuple[str, ...]
+    index_formats: tuple[str, ...]
+    conditions: tuple[TermText, ...]
+    obligations: tuple[Obligation, ...]
+
+    @property
+    def consenting_display(self) -> str:
+        return display_count(self.consenting_count)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.conditions)
+
+
+def _entry(dataset: Dataset) -> CatalogueEntry:
+    conditions = dataset.conditions
+    files = list(dataset.files.all())
+    return CatalogueEntry(
+        dataset=dataset,
+        sample_count=dataset.sample_count,
+        consenting_count=dataset.consenting_count,
+        total_size=dataset.total_size or 0,
+        formats=tuple(sorted({f.get_format_display() for f in files if not f.is_index})),
+        index_formats=tuple(sorted({f.get_format_display() for f in files if f.is_index})),
+        conditions=tuple(conditions_text(conditions)),
+        obligations=conditions_obligations(conditions),
+    )
+
+
+def _matches(entry: CatalogueEntry, words: list[str]) -> bool:
+    text = " ".join(
+        [
+            entry.dataset.accession or "",
+            entry.dataset.title,
+            entry.dataset.description,
+            entry.dataset.committee.name,
+            *(f"{t.code} {t.id} {t.label} {t.detail}" for t in entry.conditions),
+            *entry.formats,
+        ]
+    ).casefold()
+    return all(word in text for word in words)
+
+
+def catalogue(query: str = "") -> list[CatalogueEntry]:
+    """Released datasets, newest first, matching every word of `query` in the accession,
+    title, description, committee, DUO codes and labels, disease names or file formats.
+
+    Two queries whatever the number of datasets; the words are matched in Python, on the
+    same plain-language text the page shows (a catalogue holds hundreds, not millions).
+    """
+    datasets = with_formats(with_counts(visible_datasets(None))).order_by("-released_at", "-pk")
+    entries = [_entry(d) for d in datasets]
+    words = query.casefold().split()
+    return [e for e in entries if _matches(e, words)] if words else entries
+
+
+def catalogue_entry(accession: str) -> CatalogueEntry | None:
+    dataset = with_formats(with_counts(visible_datasets(None))).filter(accession=accession).first()
+    return _entry(dataset) if dataset is not None else None
+
+
+# --- unchanged since validation ---------------------------------------------------------------
+
+
+class FileChangedError(PortalError):
+    """The file on disk is not the file that was validated: it must not be delivered."""
+
+    code = "file_changed"
+    http_status = 409
+
+
+def datafile_check_unchanged(file: DataFile, *, full: bool = False) -> Path:
+    """The file's resolved path if it is still the file that was validated.
+
+    Quick check: the size and modification time recorded at validation. `full=True` also
+    reads the whole file and compares SHA-256 and MD5 (and then forgives a changed mtime
+    when the content is the same). Raises FileChangedError naming the file otherwise.
+    """
+    if file.status != FileStatus.VALID or not file.sha256:
+        raise FileChangedError(f"{file.path}: the file has not been validated.")
+    try:
+        found = resolve_data_path(file.path)
+    except DataPathError as exc:
+        raise FileChangedError(exc.message) from exc
+    try:
+        st = found.absolute.stat()
+    except FileNotFoundError as exc:
+        raise FileChangedError(
+            f"{file.path}: the file has vanished since it was validated; it cannot be delivered."
+        ) from exc
+    if st.st_size != file.size:
+        raise FileChangedError(
+            f"{file.path}: the file has changed since it was validated (now {st.st_size:,} "
+            f"bytes, validated at {file.size:,}); it cannot be delivered until it is "
+            "validated again."
+        )
+    if st.st_mtime_ns != file.mtime_ns and not full:
+        raise FileChangedError(
+            f"{file.path}: the file was modified after it was validated; it cannot be "
+            "delivered until it is validated again."
+        )
+    if full:
+        try:
+            sums = genomics.compute_checksums(found.absolute)
+        except genomics.GenomicFileError as exc:
+            raise FileChangedError(relative_message(exc.message)) from exc
+        if (sums.sha256, sums.md5) != (file.sha256, file.md5):
+            raise FileChangedError(
+                f"{file.path}: checksum mismatch: the SHA-256 is now {sums.sha256}, but "
+                f"{file.sha256} was validated; it cannot be delivered until it is validated "
+                "again."
+            )
+    return found.absolute
+
+
+_INDEX_SUFFIXES = (".bai", ".crai", ".tbi", ".csi")
+
+
+def _is_index_of_listed(path: str, listed: set[str]) -> bool:
+    for suffix in _INDEX_SUFFIXES:
+        if path.endswith(suffix):
+            base = path[: -len(suffix)]
+            return base in listed or f"{base}.bam" in listed or f"{base}.cram" in listed
+    return False
+
+
+def addable_files(dataset: Dataset) -> tuple[list[ListedFile], int, bool]:
+    """Files under the data root the steward may add: not yet in the dataset, and not an
+    index beside a data file (it is registered with it). Also how many are already in the
+    dataset, and whether the listing was cut short."""
+    listing, truncated = data_root_listing()
+    registered = set(dataset.files.values_list("path", flat=True))
+    listed = {f.path for f in listing}
+    addable = [
+        f for f in listing if f.path not in registered and not _is_index_of_listed(f.path, listed)
+    ]
+    already = sum(1 for f in listing if f.path in registered)
+    return addable, already, truncated

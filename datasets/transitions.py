@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datasets.models import DatasetStatus, FileStatus
+
+# Released datasets are what the catalogue shows and access requests name; a retired one
+# stays on record (grants and deliveries refer to it) but takes no new requests.
+DATASET_TRANSITIONS: dict[DatasetStatus, frozenset[DatasetStatus]] = {
+    DatasetStatus.DRAFT: frozenset({DatasetStatus.RELEASED}),
+    DatasetStatus.RELEASED: frozenset({DatasetStatus.RETIRED}),
+    DatasetStatus.RETIRED: frozenset(),
+}
+
+# VALIDATING is set before the task is queued and the task works only on a file still in
+# it, so a redelivered or repeated task does nothing twice. FAILED goes back to PENDING to
+# be validated again (after the steward fixed the file).
+FILE_TRANSITIONS: dict[FileStatus, frozenset[FileStatus]] = {
+    FileStatus.PENDING: frozenset({FileStatus.VALIDATING}),
+    FileStatus.VALIDATING: frozenset({FileStatus.VALID, FileStatus.FAILED}),
+    FileStatus.VALID: frozenset(),
+    FileStatus.FAILED: frozenset({FileStatus.PENDING}),
+}
