@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django import forms
 
 from consent.models import Answer, ComprehensionQuestion, ConsentChoice
+from consent.version_text import Parsed, parse_choices, parse_questions, parse_sections
 
 
 class EnrolForm(forms.Form):
@@ -147,3 +149,150 @@ class ChangeForm(SignForm):
 
 class WithdrawForm(SignForm):
     level = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+# --- the steward's pages ----------------------------------------------------------------------
+
+
+class ParticipantImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "UTF-8, with a header line: study_id, email, full_name, language, date_of_birth "
+            "(YYYY-MM-DD), and for a child whose guardian consents, proxy_email and proxy_name."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class ParticipantImportConfirmForm(forms.Form):
+    """The checked file, signed by the server so that what is imported is what was checked."""
+
+    content = forms.CharField(widget=forms.HiddenInput)
+
+
+class ProxyLinkForm(forms.Form):
+    email = forms.EmailField(label="Guardian's email address")
+    full_name = forms.CharField(label="Guardian's full name", max_length=200)
+    relationship = forms.CharField(
+        label="Relationship to the participant", max_length=100, initial="parent or guardian"
+    )
+
+
+class ConsentDocumentForm(forms.Form):
+    name = forms.CharField(
+        label="Name", max_length=200, help_text="For example “Main study consent”."
+    )
+    country = forms.CharField(
+        label="Country of the study",
+        max_length=2,
+        initial="GB",
+        help_text="Two letters (GB, FR): a “no use outside the country” answer means this one.",
+    )
+
+
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+
+
+def _parsed(parse: Callable[[str], Parsed], text: str) -> list[dict[str, Any]]:
+    parsed = parse(text)
+    if parsed.problems:
+        raise forms.ValidationError(parsed.problems)
+    return parsed.items
+
+
+class ConsentVersionForm(forms.Form):
+    """A draft version; sections, questions and choices are written as in consent/version_text."""
+
+    number = forms.IntegerField(label="Version number", min_value=1)
+    language = forms.CharField(
+        label="Language", max_length=10, help_text="A language code: en, cy, fr."
+    )
+    title = forms.CharField(label="Title", max_length=200)
+    summary = forms.CharField(
+        label="Summary",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One or two sentences shown at the start.",
+    )
+    body = forms.CharField(
+        label="Introduction",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Markdown, shown before the sections.",
+    )
+    sections = forms.CharField(
+        label="Sections",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "true"}),
+        help_text="Start each section with a line “## Heading”; the text under it is Markdown.",
+    )
+    questions = forms.CharField(
+        label="Comprehension questions",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=(
+            "For each question: “? question”, then one line per answer, “* ” before the right "
+            "one and “- ” before the others, then “> ” and the explanation shown after a "
+            "wrong answer."
+        ),
+    )
+    choices = forms.CharField(
+        label="Choices",
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text=(
+            "One block per choice, blank lines between them, each line “name: value”: key, "
+            "question, explanation (optional), meaning, answers (some of yes, no, ask), "
+            "default (optional)."
+        ),
+    )
+
+    def __init__(self, *args: Any, in_force: Mapping[str, int] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.in_force = dict(in_force or {})
+
+    def clean_language(self) -> str:
+        language = self.cleaned_data["language"].strip().lower()
+        if not _LANGUAGE.fullmatch(language):
+            raise forms.ValidationError("Use a language code such as en, cy or pt-br.")
+        return language
+
+    def clean_sections(self) -> list[dict[str, Any]]:
+        return _parsed(parse_sections, self.cleaned_data["sections"])
+
+    def clean_questions(self) -> list[dict[str, Any]]:
+        return _parsed(parse_questions, self.cleaned_data["questions"])
+
+    def clean_choices(self) -> list[dict[str, Any]]:
+        return _parsed(parse_choices, self.cleaned_data["choices"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        number, language = cleaned.get("number"), cleaned.get("language")
+        if number and language in self.in_force and number <= self.in_force[language]:
+            self.add_error(
+                "number",
+                f"Version {self.in_force[language]} is in force in {language}: a new version "
+                "needs a higher number.",
+            )
+        return cleaned
+
+    def service_arguments(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class ConsentVersionPublishForm(forms.Form):
+    suspend_previous = forms.BooleanField(
+        label="Suspend consent given to older versions until participants re-consent",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "suspend-help"}),
+    )
+
+
+class QuestionAnswerForm(forms.Form):
+    answer = forms.ChoiceField(
+        label="Your answer",
+        choices=[(Answer.YES, "Yes, my data may be used for this"), (Answer.NO, "No")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose yes or no."},
+    )

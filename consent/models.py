@@ -331,3 +331,74 @@ class ParticipantProxy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proxy} for {self.participant}"
+
+
+# --- "ask me each time": questions raised when a data-access request would use such a choice ---
+
+
+class QuestionStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for your answer"
+    ANSWERED = "answered", "Answered"
+    # Set by the portal, never by a person: the question no longer applies (the participant
+    # changed that choice or withdrew, or the request it is about was withdrawn).
+    WITHDRAWN = "withdrawn", "No longer needed"
+
+
+class ConsentQuestion(models.Model):
+    """A participant who answered "ask me each time" to a choice is asked about one use.
+
+    The choice's wording is copied when the question is raised, so the answer stays tied to
+    what the participant was shown. What the question is about is plain text for now; the
+    access app links it to its data-access request.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="consent_questions"
+    )
+    version = models.ForeignKey(ConsentVersion, on_delete=models.PROTECT, related_name="+")
+    choice_key = models.SlugField(max_length=50)
+    choice_question = models.CharField(max_length=300)
+    request_title = models.CharField(max_length=300)
+    request_summary = models.TextField()
+    request_institution = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=12, choices=QuestionStatus.choices, default=QuestionStatus.PENDING
+    )
+    answer = models.CharField(
+        max_length=3, choices=[(Answer.YES, "Yes"), (Answer.NO, "No")], blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # The participant, or the proxy who answered for them.
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["participant", "-created_at"]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["participant", "choice_key"],
+                name="consent_question_pending",
+                condition=Q(status="pending"),
+            )
+        ]
+        constraints: ClassVar = [
+            # An answer exists exactly when the question was answered.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status="answered",
+                        answer__in=["yes", "no"],
+                        answered_at__isnull=False,
+                        answered_by__isnull=False,
+                    )
+                    | (~Q(status="answered") & Q(answer="", answered_by__isnull=True))
+                ),
+                name="consent_question_answer_iff_answered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.choice_key} for {self.request_title}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from consent.models import ConsentStatus, VersionStatus
+from consent.models import ConsentStatus, QuestionStatus, VersionStatus
 
 VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
     VersionStatus.DRAFT: frozenset({VersionStatus.PUBLISHED}),
@@ -16,4 +16,11 @@ CONSENT_TRANSITIONS: dict[ConsentStatus, frozenset[ConsentStatus]] = {
     ConsentStatus.NO_CONTACT: frozenset({ConsentStatus.NO_ACCESS, ConsentStatus.NO_USE}),
     ConsentStatus.NO_ACCESS: frozenset({ConsentStatus.NO_USE}),
     ConsentStatus.NO_USE: frozenset(),
+}
+
+# A question is answered once, by the participant or their proxy, or withdrawn by the portal.
+QUESTION_TRANSITIONS: dict[QuestionStatus, frozenset[QuestionStatus]] = {
+    QuestionStatus.PENDING: frozenset({QuestionStatus.ANSWERED, QuestionStatus.WITHDRAWN}),
+    QuestionStatus.ANSWERED: frozenset(),
+    QuestionStatus.WITHDRAWN: frozenset(),
 }

@@ -19,5 +19,24 @@ urlpatterns = [
     path("withdraw/confirm/", views.withdraw_confirm, name="withdraw_confirm"),
     path("receipts/<int:record_id>/", views.receipt, name="receipt"),
     path("receipts/<int:record_id>/pdf/", views.receipt_pdf, name="receipt_pdf"),
+    path("questions/", views.questions, name="questions"),
+    path("questions/<int:question_id>/answer/", views.question_answer, name="question_answer"),
+    # --- stewards
     path("participants/", views.participants, name="participants"),
+    path("participants/import/", views.participants_import, name="participants_import"),
+    path(
+        "participants/<int:participant_id>/proxy/",
+        views.participant_proxy_link,
+        name="participant_proxy_link",
+    ),
+    path("overview/", views.overview, name="overview"),
+    path("documents/", views.document_list, name="documents"),
+    path("documents/new/", views.document_create, name="document_create"),
+    path(
+        "documents/<int:document_id>/versions/new/",
+        views.version_create,
+        name="version_create",
+    ),
+    path("versions/<int:version_id>/", views.version_detail, name="version"),
+    path("versions/<int:version_id>/publish/", views.version_publish, name="version_publish"),
 ]

@@ -17,6 +17,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.STEWARD: [
         ("Datasets", "datasets:steward_home"),
         ("Participants", "consent:participants"),
+        ("Consent", "consent:overview"),
         ("API", "api_docs"),
         ("Administration", "admin:index"),
     ],

@@ -1,15 +1,14 @@
+"""The participant's pages (and a proxy's, acting for a child): dashboard, the consent
+journey, changing a choice, withdrawal, receipts, and the proxy's home."""
+
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import markdown
-import nh3
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import selectors, services
@@ -17,7 +16,6 @@ from consent.forms import (
     CHOICE_PREFIX,
     ChangeForm,
     ChoicesForm,
-    EnrolForm,
     QuizForm,
     ReviewForm,
     SignForm,
@@ -33,62 +31,30 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_context, receipt_filename
+from consent.views.common import (
+    ACTING_FOR,
+    acting_participant,
+    acting_proxy,
+    posted,
+    refusal_status,
+    render_markdown,
+    user_of,
+)
 from portal.decorators import role_required
 from portal.exceptions import PortalError
-from portal.models import Role, User
+from portal.models import Role
 
 # The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
 # signed travels in the signing form itself, so a second tab cannot change it unseen.
 JOURNEY = "consent_journey"
 STEPS = ("Read", "Questions", "Choices", "Review and sign")
-MARKDOWN_TAGS = {
-    "p", "br", "ul", "ol", "li", "em", "strong", "a", "blockquote", "code", "pre",
-    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr",
-}  # fmt: skip
-
-
-def render_markdown(text: str) -> SafeString:
-    """Consent text is Markdown from a steward: rendered, then cleaned of any raw HTML."""
-    html = nh3.clean(markdown.markdown(text), tags=MARKDOWN_TAGS)
-    return mark_safe(html)  # noqa: S308 - nh3 has removed everything but the tags above
-
-
-def _user(request: HttpRequest) -> User:
-    # Every view here is behind role_required: the user is signed in.
-    return cast(User, request.user)
-
-
-ACTING_FOR = "consent.acting_for"
-
-
-def _participant(request: HttpRequest) -> Participant:
-    """The participant whose consent this request is about: the user's own, or, for a
-    proxy, the child they chose on their home page (while their authority lasts)."""
-    user = _user(request)
-    if user.role == Role.PROXY:
-        participant = selectors.proxied_participant(user, request.session.get(ACTING_FOR))
-    else:
-        participant = selectors.participant_for_user(user)
-    if participant is None:
-        raise Http404("No participant is linked to this account.")
-    return participant
-
-
-def _proxy(request: HttpRequest) -> User | None:
-    user = _user(request)
-    return user if user.role == Role.PROXY else None
 
 
 def _participant_or_none(request: HttpRequest) -> Participant | None:
     try:
-        return _participant(request)
+        return acting_participant(request)
     except Http404:
         return None
-
-
-def _posted(request: HttpRequest) -> Any:
-    # Not `request.POST or None`: an empty POST must be refused, not shown as a fresh form.
-    return request.POST if request.method == "POST" else None
 
 
 def _orders(questions: list[Any]) -> set[int]:
@@ -97,10 +63,6 @@ def _orders(questions: list[Any]) -> set[int]:
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], form: Any) -> HttpResponse:
     return render(request, template, context, status=400 if form.errors else 200)
-
-
-def _status(exc: PortalError) -> int:
-    return exc.http_status if exc.http_status in {400, 409} else 400
 
 
 @role_required(Role.PARTICIPANT, Role.PROXY)
@@ -114,12 +76,13 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "participant": participant,
             "overview": overview,
-            "acting_as_proxy": _proxy(request) is not None,
+            "questions": selectors.question_counts(participant) if participant else None,
+            "acting_as_proxy": acting_proxy(request) is not None,
         },
     )
 
 
-# --- first consent and re-consent: read, questions, choices, review and sign ----------------
+# --- first consent and re-consent: read, questions, choices, review and sign ------------------
 
 
 class _Journey:
@@ -127,7 +90,7 @@ class _Journey:
 
     def __init__(self, request: HttpRequest):
         self.request = request
-        self.participant = _participant(request)
+        self.participant = acting_participant(request)
         self.current = selectors.current_consent(self.participant)
         found = selectors.consent_version_to_sign(self.participant, self.current)
         if found is None:
@@ -224,7 +187,7 @@ def journey_quiz(request: HttpRequest) -> HttpResponse:
     if not questions:
         journey.save(quiz_passed=True)
         return redirect("consent:journey_choices")
-    form = QuizForm(questions, _posted(request))
+    form = QuizForm(questions, posted(request))
     wrong: list[Any] = []
     if request.method == "POST" and form.is_valid():
         wrong = form.wrong()
@@ -247,7 +210,7 @@ def journey_choices(request: HttpRequest) -> HttpResponse:
     if (detour := journey.unready()) is not None:
         return detour
     choices = list(journey.version.choices.all())
-    form = ChoicesForm(choices, journey.initial_answers(), _posted(request))
+    form = ChoicesForm(choices, journey.initial_answers(), posted(request))
     if request.method == "POST" and form.is_valid():
         answers = posted_answers(request.POST)
         try:
@@ -290,13 +253,13 @@ def journey_review(request: HttpRequest) -> HttpResponse:
     if not journey.state["answers"]:
         return redirect("consent:journey_choices")
     initial = {"expected_sequence": journey.expected_sequence, "version": journey.version.pk}
-    form = ReviewForm(_posted(request), initial=initial, signer_name=_user(request).full_name)
+    form = ReviewForm(posted(request), initial=initial, signer_name=user_of(request).full_name)
     if request.method == "POST" and form.is_valid():
         version = get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"])
         try:
             record = services.consent_record_with_receipt(
-                actor=_user(request),
-                proxy=_proxy(request),
+                actor=user_of(request),
+                proxy=acting_proxy(request),
                 participant=journey.participant,
                 version=version,
                 answers=posted_answers(request.POST),
@@ -305,11 +268,13 @@ def journey_review(request: HttpRequest) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, journey.participant, _user(request).full_name)
+            form = _refused(form, exc, journey.participant, user_of(request).full_name)
             context = _review_context(
-                journey, form, journey.state["answers"], stale=_status(exc) == 409
+                journey, form, journey.state["answers"], stale=refusal_status(exc) == 409
             )
-            return render(request, "consent/journey_review.html", context, status=_status(exc))
+            return render(
+                request, "consent/journey_review.html", context, status=refusal_status(exc)
+            )
         request.session.pop(JOURNEY, None)
         messages.success(request, f"Thank you: your consent is recorded. {_EMAILED}")
         return redirect("consent:receipt", record_id=record.pk)
@@ -341,13 +306,13 @@ def _form_args(form: SignForm) -> dict[str, Any]:
     return {}
 
 
-# --- change one choice -------------------------------------------------------------------------
+# --- change one choice ------------------------------------------------------------------------
 
 
 @role_required(Role.PARTICIPANT, Role.PROXY)
 @require_http_methods(["GET", "POST"])
 def choice_change(request: HttpRequest, key: str) -> HttpResponse:
-    participant = _participant(request)
+    participant = acting_participant(request)
     overview = selectors.consent_overview(participant)
     if not overview.can_change or overview.current is None or overview.version_to_sign is None:
         messages.error(request, "You cannot change a choice now: see the notice below.")
@@ -358,17 +323,17 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("There is no such choice.")
     current = overview.current
     form = ChangeForm(
-        _posted(request),
+        posted(request),
         choice=choice,
         current_answer=current.answers.get(key, ""),
         initial={"expected_sequence": current.sequence},
-        signer_name=_user(request).full_name,
+        signer_name=user_of(request).full_name,
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_record_with_receipt(
-                actor=_user(request),
-                proxy=_proxy(request),
+                actor=user_of(request),
+                proxy=acting_proxy(request),
                 participant=participant,
                 version=version,
                 answers={**current.answers, **posted_answers(request.POST)},
@@ -377,10 +342,12 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, participant, _user(request).full_name)
+            form = _refused(form, exc, participant, user_of(request).full_name)
             context = _change_context(form, choice, selectors.consent_overview(participant))
-            context["stale"] = _status(exc) == 409
-            return render(request, "consent/choice_change.html", context, status=_status(exc))
+            context["stale"] = refusal_status(exc) == 409
+            return render(
+                request, "consent/choice_change.html", context, status=refusal_status(exc)
+            )
         messages.success(request, f"Your answer to “{choice.question}” is changed. {_EMAILED_HOME}")
         return redirect("consent:home")
     context = _change_context(form, choice, overview)
@@ -397,7 +364,7 @@ def _change_context(
 _EMAILED_HOME = "A receipt is on its way to your email and listed in your history."
 
 
-# --- withdrawal ----------------------------------------------------------------------------------
+# --- withdrawal -------------------------------------------------------------------------------
 
 
 def _levels(
@@ -413,7 +380,7 @@ def _levels(
 @role_required(Role.PARTICIPANT, Role.PROXY)
 @require_GET
 def withdraw(request: HttpRequest) -> HttpResponse:
-    overview = selectors.consent_overview(_participant(request))
+    overview = selectors.consent_overview(acting_participant(request))
     passed, offered = _levels(overview)
     context = {"overview": overview, "passed": passed, "offered": offered}
     return render(request, "consent/withdraw.html", context)
@@ -422,7 +389,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 @role_required(Role.PARTICIPANT, Role.PROXY)
 @require_http_methods(["GET", "POST"])
 def withdraw_confirm(request: HttpRequest) -> HttpResponse:
-    participant = _participant(request)
+    participant = acting_participant(request)
     overview = selectors.consent_overview(participant)
     passed, offered = _levels(overview)
     level = request.POST.get("level") if request.method == "POST" else request.GET.get("level")
@@ -432,15 +399,15 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
         return render(request, "consent/withdraw.html", context, status=400)
     sequence = overview.current.sequence if overview.current else 0
     form = WithdrawForm(
-        _posted(request),
+        posted(request),
         initial={"level": level, "expected_sequence": sequence},
-        signer_name=_user(request).full_name,
+        signer_name=user_of(request).full_name,
     )
     if request.method == "POST" and form.is_valid():
         try:
             record = services.consent_withdraw_with_receipt(
-                actor=_user(request),
-                proxy=_proxy(request),
+                actor=user_of(request),
+                proxy=acting_proxy(request),
                 participant=participant,
                 level=form.cleaned_data["level"],
                 signature=form.cleaned_data["signature"],
@@ -448,10 +415,12 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, participant, _user(request).full_name)
+            form = _refused(form, exc, participant, user_of(request).full_name)
             context = _confirm_context(form, level, selectors.consent_overview(participant))
-            context["stale"] = _status(exc) == 409
-            return render(request, "consent/withdraw_confirm.html", context, status=_status(exc))
+            context["stale"] = refusal_status(exc) == 409
+            return render(
+                request, "consent/withdraw_confirm.html", context, status=refusal_status(exc)
+            )
         label = record.get_withdrawal_level_display().lower()
         messages.success(request, f"Your withdrawal is recorded: {label}. {_EMAILED_HOME}")
         return redirect("consent:home")
@@ -464,14 +433,16 @@ def _confirm_context(form: WithdrawForm, level: str | None, overview: Any) -> di
     return {"form": form, "level": level, "level_label": label, "overview": overview}
 
 
-# --- receipts -------------------------------------------------------------------------------------
+# --- receipts ---------------------------------------------------------------------------------
 
 
 @role_required(Role.PARTICIPANT, Role.PROXY)
 @require_GET
 def receipt(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = get_object_or_404(selectors.participant_records(_participant(request)), pk=record_id)
-    stored = services.consent_receipt_create(actor=_user(request), record=record)
+    record = get_object_or_404(
+        selectors.participant_records(acting_participant(request)), pk=record_id
+    )
+    stored = services.consent_receipt_create(actor=user_of(request), record=record)
     context = {**receipt_context(record), "receipt": stored, "screen": True}
     return render(request, "consent/receipt.html", context)
 
@@ -479,49 +450,28 @@ def receipt(request: HttpRequest, record_id: int) -> HttpResponse:
 @role_required(Role.PARTICIPANT, Role.PROXY)
 @require_GET
 def receipt_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
-    record = get_object_or_404(selectors.participant_records(_participant(request)), pk=record_id)
+    record = get_object_or_404(
+        selectors.participant_records(acting_participant(request)), pk=record_id
+    )
     # Usually made by the task already; if not, made now by the same idempotent service.
-    stored = services.consent_receipt_create(actor=_user(request), record=record)
+    stored = services.consent_receipt_create(actor=user_of(request), record=record)
     response = HttpResponse(bytes(stored.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(record)}"'
     return response
 
 
-# --- stewards ----------------------------------------------------------------------------------
-
-
-@role_required(Role.STEWARD)
-@require_http_methods(["GET", "POST"])
-def participants(request: HttpRequest) -> HttpResponse:
-    form = EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            participant = services.participant_enrol(actor=_user(request), **form.cleaned_data)
-        except PortalError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(
-                request,
-                f"{participant.study_id} is enrolled; an invitation was sent to "
-                f"{participant.user.email}.",
-            )
-            return redirect("consent:participants")
-    page = Paginator(selectors.participant_list(), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "consent/participants.html",
-        {"form": form, "page": page},
-        status=400 if form.errors else 200,
-    )
+# --- proxies ----------------------------------------------------------------------------------
 
 
 @role_required(Role.PROXY)
 @require_http_methods(["GET", "POST"])
 def proxy_home(request: HttpRequest) -> HttpResponse:
     """A guardian's home: the children they act for; choosing one opens that child's consent."""
-    links = selectors.proxy_links(_user(request))
+    links = selectors.proxy_links(user_of(request))
     if request.method == "POST":
-        participant = selectors.proxied_participant(_user(request), request.POST.get("participant"))
+        participant = selectors.proxied_participant(
+            user_of(request), request.POST.get("participant")
+        )
         if participant is None:
             raise Http404("You do not act for this participant.")
         request.session[ACTING_FOR] = participant.pk

@@ -1,3 +1,5 @@
+"""Reads about participants: their consent, history, records, proxies and questions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from consent.duo import ResearchPurpose
@@ -15,12 +17,14 @@ from consent.meanings import cohort_q
 from consent.models import (
     Answer,
     ConsentChoice,
+    ConsentQuestion,
     ConsentRecord,
     ConsentStatus,
     ConsentVersion,
     CurrentConsent,
     Participant,
     ParticipantProxy,
+    QuestionStatus,
     RecordKind,
     VersionStatus,
 )
@@ -160,7 +164,7 @@ def participants_with_consent(
     return participants
 
 
-# --- the participant's own pages ----------------------------------------------------------------
+# --- the participant's own pages --------------------------------------------------------------
 
 
 def answer_label(answer: str) -> str:
@@ -403,3 +407,45 @@ def participants_coming_of_age(today: dt.date | None = None) -> list[int]:
         .distinct()
         .values_list("pk", flat=True)
     )
+
+
+# --- "ask me each time" questions -------------------------------------------------------------
+
+
+def participant_questions(participant: Participant) -> QuerySet[ConsentQuestion]:
+    """The only way the participant's pages load a question: another's is a 404."""
+    return ConsentQuestion.objects.filter(participant=participant).select_related("answered_by")
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    pending: int
+    total: int
+
+
+def question_counts(participant: Participant) -> QuestionCounts:
+    counts = ConsentQuestion.objects.filter(participant=participant).aggregate(
+        pending=Count("pk", filter=Q(status=QuestionStatus.PENDING)), total=Count("pk")
+    )
+    return QuestionCounts(counts["pending"], counts["total"])
+
+
+# --- the steward's participant pages ----------------------------------------------------------
+
+
+def participant_list_with_proxies() -> QuerySet[Participant]:
+    """participant_list, each with `active_proxies` loaded (one more query per page)."""
+    active = Prefetch(
+        "proxies",
+        queryset=ParticipantProxy.objects.filter(ended_at__isnull=True).select_related("proxy"),
+        to_attr="active_proxies",
+    )
+    return participant_list().prefetch_related(active)
+
+
+def steward_participant(participant_id: int) -> Participant | None:
+    return Participant.objects.select_related("user").filter(pk=participant_id).first()
+
+
+def active_proxies(participant: Participant) -> QuerySet[ParticipantProxy]:
+    return participant.proxies.filter(ended_at__isnull=True).select_related("proxy")

@@ -1,0 +1,167 @@
+"""Writes on participants and their proxies (guardians)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import Participant, ParticipantProxy
+from consent.services.errors import ConsentError
+from portal.audit import audit_log
+from portal.models import Role, User, normalize_email
+from portal.services import email_queue, invitation_link, user_invite
+
+
+def participant_enrol(
+    *,
+    actor: User,
+    study_id: str,
+    email: str,
+    full_name: str,
+    language: str = "en",
+    date_of_birth: dt.date | None = None,
+    account: User | None = None,
+) -> Participant:
+    """1. refuse a duplicate study ID; 2. invite an account (or take the given one);
+    3. link the participant."""
+    study_id = study_id.strip()
+    if not study_id:
+        raise ConsentError("A study ID is required.", code="invalid")
+    with transaction.atomic():
+        if Participant.objects.select_for_update().filter(study_id=study_id).exists():
+            raise ConsentError(f"The study ID {study_id} is already enrolled.", code="duplicate")
+        if account is None:
+            user = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PARTICIPANT)
+        elif account.role != Role.PARTICIPANT:
+            raise ConsentError(f"{account.email} is not a participant account.", code="invalid")
+        elif Participant.objects.filter(user=account).exists():
+            raise ConsentError(f"{account.email} is already enrolled.", code="duplicate")
+        else:
+            user = account
+        participant = Participant.objects.create(
+            user=user,
+            study_id=study_id,
+            language=language,
+            date_of_birth=date_of_birth,
+            enrolled_by=actor,
+        )
+        audit_log(
+            actor=actor,
+            action="participant.enrol",
+            target=participant,
+            after={"study_id": study_id, "user_id": user.pk},
+        )
+    return participant
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+def majority_date(date_of_birth: dt.date) -> dt.date:
+    """The day the participant comes of age (29 February births: 1 March in common years)."""
+    years = settings.CUSTODIAN_AGE_OF_MAJORITY
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + years)
+    except ValueError:
+        return dt.date(date_of_birth.year + years, 3, 1)
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def proxy_link(
+    *,
+    actor: User,
+    participant: Participant,
+    email: str,
+    full_name: str,
+    relationship: str = "parent or guardian",
+) -> ParticipantProxy:
+    """A steward links a guardian to a child participant; a new guardian is invited."""
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if participant.date_of_birth is None:
+            raise ConsentError(
+                f"{participant.study_id} has no date of birth: a proxy acts only for a child.",
+                code="invalid",
+            )
+        if majority_date(participant.date_of_birth) <= _today():
+            raise ConsentError(
+                f"{participant.study_id} is an adult and consents for themselves.", code="invalid"
+            )
+        proxy = User.objects.filter(email=normalize_email(email)).first()
+        if proxy is None:
+            proxy = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PROXY)
+        elif proxy.role != Role.PROXY:
+            raise ConsentError(f"{proxy.email} is not a proxy account.", code="invalid")
+        if participant.proxies.filter(proxy=proxy, ended_at__isnull=True).exists():
+            raise ConsentError(
+                f"{proxy.email} already acts for {participant.study_id}.", code="duplicate"
+            )
+        link = ParticipantProxy.objects.create(
+            participant=participant, proxy=proxy, relationship=relationship, linked_by=actor
+        )
+        audit_log(
+            actor=actor,
+            action="proxy.link",
+            target=link,
+            after={"participant": participant.study_id, "proxy": proxy.email},
+        )
+    return link
+
+
+def check_proxy_authority(participant: Participant, proxy: User) -> None:
+    """Refuse a proxy who does not act, or no longer acts, for the participant."""
+    link = participant.proxies.filter(proxy=proxy).order_by("-linked_at").first()
+    if link is None:
+        raise ConsentError(f"You do not act for {participant.study_id}.", code="not_proxy")
+    if link.ended_at is not None:
+        raise ConsentError(
+            f"Your authority to act for {participant.study_id} ended on "
+            f"{timezone.localtime(link.ended_at):%d %B %Y} ({link.end_reason}).",
+            code="proxy_ended",
+        )
+    if participant.date_of_birth and majority_date(participant.date_of_birth) <= _today():
+        raise ConsentError(
+            f"{participant.study_id} has come of age: they now consent for themselves.",
+            code="proxy_ended",
+        )
+
+
+def proxy_majority_handover(*, participant: Participant, today: dt.date | None = None) -> int:
+    """End the proxies of a participant who has come of age and invite them to take over.
+
+    Returns the number of links ended (0 when there was nothing to do: a rerun is a no-op).
+    """
+    today = today or _today()
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update().select_related("user").get(pk=participant.pk)
+        )
+        if participant.date_of_birth is None or majority_date(participant.date_of_birth) > today:
+            return 0
+        links = list(participant.proxies.select_for_update().filter(ended_at__isnull=True))
+        if not links:
+            return 0
+        now = timezone.now()
+        for link in links:
+            link.ended_at = now
+            link.end_reason = "the participant came of age"
+            link.save(update_fields=["ended_at", "end_reason"])
+            audit_log(
+                actor=None, action="proxy.end", target=link, after={"reason": link.end_reason}
+            )
+        user = participant.user
+        link_to_follow = (
+            invitation_link(user) if not user.has_usable_password() else settings.SITE_URL
+        )
+        email_queue(
+            to=user.email,
+            template="consent/email/majority_handover.txt",
+            context={"user": user, "participant": participant, "link": link_to_follow},
+        )
+    return len(links)

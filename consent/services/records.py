@@ -1,0 +1,399 @@
+"""Writes on consent records: consent, change, withdrawal, and their receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.ledger import record_hash
+from consent.meanings import consent_terms
+from consent.models import (
+    WITHDRAWAL_RANK,
+    Answer,
+    Channel,
+    ConsentReceipt,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentVersion,
+    CurrentConsent,
+    Participant,
+    RecordKind,
+    VersionStatus,
+    WithdrawalLevel,
+)
+from consent.receipts import receipt_filename, receipt_pdf, sha256_hex
+from consent.services.errors import ConsentError, StaleConsentError
+from consent.services.participants import check_proxy_authority
+from consent.services.requests import consent_questions_withdraw_obsolete
+from consent.tasks import generate_receipt_task
+from portal.audit import GENESIS_HASH, audit_log
+from portal.models import User
+
+
+def _normalise_name(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _check_signature(signature: str, signer: User) -> str:
+    signature = " ".join(signature.split())
+    if not signature:
+        raise ConsentError("Type your full name to sign.", code="signature_missing")
+    if _normalise_name(signature) != _normalise_name(signer.full_name):
+        raise ConsentError(
+            f"The signature must be your full name as on your account ({signer.full_name}).",
+            code="signature_mismatch",
+        )
+    return signature
+
+
+def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
+    choices = {c.key: c for c in version.choices.all()}
+    unknown = sorted(set(answers) - set(choices))
+    if unknown:
+        raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
+    missing = sorted(set(choices) - set(answers))
+    if missing:
+        # Participants read this: name the questions; the keys in brackets serve API clients.
+        questions = "; ".join(f"{choices[k].question} ({k})" for k in missing)
+        raise ConsentError(
+            f"Please answer every question. Not answered: {questions}", code="missing_answer"
+        )
+    for key, answer in answers.items():
+        if answer not in choices[key].allowed_answers:
+            allowed = ", ".join(Answer(a).label.lower() for a in choices[key].allowed_answers)
+            raise ConsentError(
+                f"{answer!r} is not an allowed answer to “{choices[key].question}” ({key}); "
+                f"allowed: {allowed}.",
+                code="answer_not_allowed",
+            )
+    return {key: answers[key] for key in sorted(choices)}
+
+
+def _locked_current(participant: Participant, expected_sequence: int) -> CurrentConsent | None:
+    """Lock the participant (serializing their submissions) and check the form is fresh."""
+    Participant.objects.select_for_update().get(pk=participant.pk)
+    current = (
+        CurrentConsent.objects.select_related("version__document", "record")
+        .filter(participant=participant)
+        .first()
+    )
+    sequence = current.sequence if current else 0
+    if sequence != expected_sequence:
+        raise StaleConsentError(
+            "Your consent was changed since this page was loaded (for example in another "
+            "window). Nothing was saved: check your current choices below and submit again.",
+        )
+    return current
+
+
+def _append(
+    *,
+    participant: Participant,
+    current: CurrentConsent | None,
+    version: ConsentVersion,
+    kind: RecordKind,
+    answers: dict[str, str],
+    status: ConsentStatus,
+    withdrawal_level: str,
+    actor: User,
+    proxy: User | None,
+    channel: Channel,
+    signature: str,
+) -> ConsentRecord:
+    record = ConsentRecord(
+        participant=participant,
+        sequence=(current.sequence if current else 0) + 1,
+        version=version,
+        kind=kind,
+        answers=answers,
+        withdrawal_level=withdrawal_level,
+        actor=actor,
+        proxy=proxy,
+        channel=channel,
+        signature=signature,
+        created_at=timezone.now(),
+        previous_hash=current.record.record_hash if current else GENESIS_HASH,
+    )
+    record.record_hash = record_hash(record)
+    record.save(force_insert=True)
+    meanings = {c.key: c.meaning for c in version.choices.all()}
+    terms = consent_terms(meanings, answers, country=version.document.country)
+    projection = {
+        "record": record,
+        "sequence": record.sequence,
+        "version": version,
+        "status": status,
+        "suspended": False,
+        "answers": answers,
+        "updated_at": record.created_at,
+        **terms.projection_fields(),
+    }
+    # The participant row is locked, so nobody else can create or move this row meanwhile.
+    if current is None:
+        CurrentConsent.objects.create(participant=participant, **projection)
+    else:
+        CurrentConsent.objects.filter(participant=participant).update(**projection)
+    audit_log(
+        actor=actor,
+        action=f"consent.{kind}",
+        target=record,
+        before={"status": current.status, "answers": current.answers} if current else {},
+        after={
+            "status": status,
+            "answers": answers,
+            "withdrawal_level": withdrawal_level,
+            "sequence": record.sequence,
+        },
+    )
+    if current is not None:
+        # "Ask me each time" questions about a choice that is no longer "ask" are moot.
+        consent_questions_withdraw_obsolete(
+            participant=participant,
+            before=current.answers,
+            after=answers if status == ConsentStatus.ACTIVE else {},
+        )
+    return record
+
+
+def consent_record(
+    *,
+    actor: User,
+    participant: Participant,
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """First consent, a change of choices, or consent to a newer version.
+
+    1. lock the participant and refuse a stale form; 2. check the version is the one in
+    force, the answers and the signature; 3. append the chained record, rewrite the
+    projection and audit, all in one transaction.
+    """
+    with transaction.atomic():
+        current = _locked_current(participant, expected_sequence)
+        # One read of the version and its choices, used to check and to project.
+        version = (
+            ConsentVersion.objects.select_related("document")
+            .prefetch_related("choices")
+            .get(pk=version.pk)
+        )
+        if version.status != VersionStatus.PUBLISHED:
+            raise StaleConsentError(
+                "This version of the consent form is no longer in force; a newer one was "
+                "published. Nothing was saved: please read the new version.",
+            )
+        if current is not None and current.status != ConsentStatus.ACTIVE:
+            raise ConsentError(
+                f"You have withdrawn ({WithdrawalLevel(current.status).label.lower()}). To "
+                "take part again, contact the study team.",
+                code="withdrawn",
+            )
+        if proxy is not None:
+            check_proxy_authority(participant, proxy)
+        clean = _check_answers(version, answers)
+        signature = _check_signature(signature, proxy or participant.user)
+        if current is None:
+            kind = RecordKind.CONSENT
+        elif current.version_id == version.pk:
+            if current.answers == clean and not current.suspended:
+                raise ConsentError(
+                    "Nothing changed: your choices are already these.", code="no_change"
+                )
+            kind = RecordKind.CHANGE
+        else:
+            kind = RecordKind.RECONSENT
+        return _append(
+            participant=participant,
+            current=current,
+            version=version,
+            kind=kind,
+            answers=clean,
+            status=ConsentStatus.ACTIVE,
+            withdrawal_level="",
+            actor=actor,
+            proxy=proxy,
+            channel=channel,
+            signature=signature,
+        )
+
+
+def consent_withdraw(
+    *,
+    actor: User,
+    participant: Participant,
+    level: WithdrawalLevel,
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """Withdraw at a level; a later withdrawal may only go further (contact < access < use)."""
+    with transaction.atomic():
+        current = _locked_current(participant, expected_sequence)
+        if current is None:
+            raise ConsentError("There is no consent to withdraw.", code="no_consent")
+        if level not in WITHDRAWAL_RANK:
+            raise ConsentError(f"Unknown withdrawal level {level!r}.", code="invalid")
+        if proxy is not None:
+            check_proxy_authority(participant, proxy)
+        signature = _check_signature(signature, proxy or participant.user)
+        already = (
+            WITHDRAWAL_RANK.get(WithdrawalLevel(current.status), 0)
+            if (current.status in WithdrawalLevel.values)
+            else 0
+        )
+        if already >= WITHDRAWAL_RANK[WithdrawalLevel(level)]:
+            raise ConsentError(
+                f"You have already withdrawn: {WithdrawalLevel(current.status).label.lower()}. "
+                "A withdrawal can only go further.",
+                code="already_withdrawn",
+            )
+        return _append(
+            participant=participant,
+            current=current,
+            version=current.version,
+            kind=RecordKind.WITHDRAWAL,
+            answers=dict(current.answers),
+            status=ConsentStatus(level),
+            withdrawal_level=level,
+            actor=actor,
+            proxy=proxy,
+            channel=channel,
+            signature=signature,
+        )
+
+
+# --- the web journey: checks before signing, receipts after -----------------------------------
+
+
+def consent_answers_check(*, version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
+    """The checks consent_record makes on answers, for a form step that writes nothing yet."""
+    return _check_answers(version, answers)
+
+
+def consent_receipt_queue(*, record: ConsentRecord) -> None:
+    """Make and email the record's receipt from a worker once the record is committed."""
+    transaction.on_commit(lambda: generate_receipt_task.delay(record.pk))
+
+
+def consent_record_with_receipt(
+    *,
+    actor: User,
+    participant: Participant,
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """consent_record, and its receipt made and emailed after commit."""
+    with transaction.atomic():
+        record = consent_record(
+            actor=actor,
+            participant=participant,
+            version=version,
+            answers=answers,
+            signature=signature,
+            channel=channel,
+            expected_sequence=expected_sequence,
+            proxy=proxy,
+        )
+        consent_receipt_queue(record=record)
+    return record
+
+
+def consent_withdraw_with_receipt(
+    *,
+    actor: User,
+    participant: Participant,
+    level: WithdrawalLevel,
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    proxy: User | None = None,
+) -> ConsentRecord:
+    """consent_withdraw, and its receipt made and emailed after commit."""
+    with transaction.atomic():
+        record = consent_withdraw(
+            actor=actor,
+            participant=participant,
+            level=level,
+            signature=signature,
+            channel=channel,
+            expected_sequence=expected_sequence,
+            proxy=proxy,
+        )
+        consent_receipt_queue(record=record)
+    return record
+
+
+def consent_receipt_create(*, actor: User | None, record: ConsentRecord) -> ConsentReceipt:
+    """The record's PDF receipt, made once.
+
+    1. return it if it exists; 2. else lock the record and look again (the task and a
+    download may race); 3. render the PDF, store it with its SHA-256 and audit.
+    """
+    receipt = ConsentReceipt.objects.filter(record_id=record.pk).first()
+    if receipt is not None:
+        return receipt
+    with transaction.atomic():
+        ConsentRecord.objects.select_for_update().get(pk=record.pk)
+        receipt = ConsentReceipt.objects.filter(record_id=record.pk).first()
+        if receipt is not None:
+            return receipt
+        pdf = receipt_pdf(record)
+        receipt = ConsentReceipt.objects.create(record=record, sha256=sha256_hex(pdf), pdf=pdf)
+        audit_log(
+            actor=actor,
+            action="consent.receipt",
+            target=receipt,
+            after={"record": record.pk, "sha256": receipt.sha256},
+        )
+    return receipt
+
+
+def _receipt_email(receipt: ConsentReceipt, record: ConsentRecord) -> EmailMessage:
+    recipients = [record.participant.user.email]
+    if record.proxy is not None:
+        recipients.append(record.proxy.email)
+    link = settings.SITE_URL + reverse("consent:receipt", kwargs={"record_id": record.pk})
+    text = render_to_string(
+        "consent/email/receipt.txt", {"record": record, "receipt": receipt, "link": link}
+    )
+    subject, _, body = text.strip().partition("\n")
+    message = EmailMessage(subject.strip(), body.strip(), to=recipients)
+    message.attach(receipt_filename(record), bytes(receipt.pdf), "application/pdf")
+    return message
+
+
+def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
+    """Make the receipt if needed, then email it once (to the participant and any proxy)."""
+    receipt = consent_receipt_create(actor=None, record=record)
+    record = ConsentRecord.objects.select_related(
+        "participant__user", "proxy", "version__document"
+    ).get(pk=record.pk)
+    with transaction.atomic():
+        receipt = ConsentReceipt.objects.select_for_update().get(pk=receipt.pk)
+        if receipt.emailed_at is not None:
+            return receipt
+        # Sent before emailed_at is saved: a crash in between sends it twice, never not at all.
+        _receipt_email(receipt, record).send()
+        receipt.emailed_at = timezone.now()
+        receipt.save(update_fields=["emailed_at"])
+        audit_log(
+            actor=None,
+            action="consent.receipt_email",
+            target=receipt,
+            after={"record": record.pk},
+        )
+    return receipt

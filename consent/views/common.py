@@ -1,0 +1,61 @@
+"""What the consent app's pages share: the signed-in user, the participant acted for,
+Markdown rendering of consent text."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import markdown
+import nh3
+from django.http import Http404, HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from consent import selectors
+from consent.models import Participant
+from portal.exceptions import PortalError
+from portal.models import Role, User
+
+MARKDOWN_TAGS = {
+    "p", "br", "ul", "ol", "li", "em", "strong", "a", "blockquote", "code", "pre",
+    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr",
+}  # fmt: skip
+# The session key of the child a proxy chose on their home page.
+ACTING_FOR = "consent.acting_for"
+
+
+def render_markdown(text: str) -> SafeString:
+    """Consent text is Markdown from a steward: rendered, then cleaned of any raw HTML."""
+    html = nh3.clean(markdown.markdown(text), tags=MARKDOWN_TAGS)
+    return mark_safe(html)  # noqa: S308 - nh3 has removed everything but the tags above
+
+
+def user_of(request: HttpRequest) -> User:
+    # Every view here is behind role_required: the user is signed in.
+    return cast(User, request.user)
+
+
+def acting_participant(request: HttpRequest) -> Participant:
+    """The participant whose consent this request is about: the user's own, or, for a
+    proxy, the child they chose on their home page (while their authority lasts)."""
+    user = user_of(request)
+    if user.role == Role.PROXY:
+        participant = selectors.proxied_participant(user, request.session.get(ACTING_FOR))
+    else:
+        participant = selectors.participant_for_user(user)
+    if participant is None:
+        raise Http404("No participant is linked to this account.")
+    return participant
+
+
+def acting_proxy(request: HttpRequest) -> User | None:
+    user = user_of(request)
+    return user if user.role == Role.PROXY else None
+
+
+def posted(request: HttpRequest) -> Any:
+    # Not `request.POST or None`: an empty POST must be refused, not shown as a fresh form.
+    return request.POST if request.method == "POST" else None
+
+
+def refusal_status(exc: PortalError) -> int:
+    return exc.http_status if exc.http_status in {400, 409} else 400
