@@ -39,9 +39,7 @@ from consent.services.records import (
     consent_receipt_deliver,
     consent_receipt_queue,
     consent_record,
-    consent_record_with_receipt,
     consent_withdraw,
-    consent_withdraw_with_receipt,
 )
 from consent.services.requests import (
     QuestionClosedError,
@@ -78,11 +76,9 @@ __all__ = [
     "consent_receipt_deliver",
     "consent_receipt_queue",
     "consent_record",
-    "consent_record_with_receipt",
     "consent_version_create",
     "consent_version_publish",
     "consent_withdraw",
-    "consent_withdraw_with_receipt",
     "import_languages",
     "majority_date",
     "participant_enrol",

@@ -105,6 +105,7 @@ def _append(
     proxy: User | None,
     channel: Channel,
     signature: str,
+    receipt: bool,
 ) -> ConsentRecord:
     record = ConsentRecord(
         participant=participant,
@@ -158,6 +159,8 @@ def _append(
             before=current.answers,
             after=answers if status == ConsentStatus.ACTIVE else {},
         )
+    if receipt:
+        consent_receipt_queue(record=record)
     return record
 
 
@@ -171,12 +174,14 @@ def consent_record(
     channel: Channel,
     expected_sequence: int,
     proxy: User | None = None,
+    receipt: bool = True,
 ) -> ConsentRecord:
     """First consent, a change of choices, or consent to a newer version.
 
     1. lock the participant and refuse a stale form; 2. check the version is the one in
     force, the answers and the signature; 3. append the chained record, rewrite the
-    projection and audit, all in one transaction.
+    projection and audit, all in one transaction; 4. after commit, a worker makes the PDF
+    receipt and emails it (`receipt=False` for bulk imports such as the demo).
     """
     with transaction.atomic():
         current = _locked_current(participant, expected_sequence)
@@ -223,6 +228,7 @@ def consent_record(
             proxy=proxy,
             channel=channel,
             signature=signature,
+            receipt=receipt,
         )
 
 
@@ -235,6 +241,7 @@ def consent_withdraw(
     channel: Channel,
     expected_sequence: int,
     proxy: User | None = None,
+    receipt: bool = True,
 ) -> ConsentRecord:
     """Withdraw at a level; a later withdrawal may only go further (contact < access < use)."""
     with transaction.atomic():
@@ -269,10 +276,11 @@ def consent_withdraw(
             proxy=proxy,
             channel=channel,
             signature=signature,
+            receipt=receipt,
         )
 
 
-# --- the web journey: checks before signing, receipts after -----------------------------------
+# --- checks before signing, receipts after -----------------------------------
 
 
 def consent_answers_check(*, version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
@@ -283,58 +291,6 @@ def consent_answers_check(*, version: ConsentVersion, answers: Mapping[str, str]
 def consent_receipt_queue(*, record: ConsentRecord) -> None:
     """Make and email the record's receipt from a worker once the record is committed."""
     transaction.on_commit(lambda: generate_receipt_task.delay(record.pk))
-
-
-def consent_record_with_receipt(
-    *,
-    actor: User,
-    participant: Participant,
-    version: ConsentVersion,
-    answers: Mapping[str, str],
-    signature: str,
-    channel: Channel,
-    expected_sequence: int,
-    proxy: User | None = None,
-) -> ConsentRecord:
-    """consent_record, and its receipt made and emailed after commit."""
-    with transaction.atomic():
-        record = consent_record(
-            actor=actor,
-            participant=participant,
-            version=version,
-            answers=answers,
-            signature=signature,
-            channel=channel,
-            expected_sequence=expected_sequence,
-            proxy=proxy,
-        )
-        consent_receipt_queue(record=record)
-    return record
-
-
-def consent_withdraw_with_receipt(
-    *,
-    actor: User,
-    participant: Participant,
-    level: WithdrawalLevel,
-    signature: str,
-    channel: Channel,
-    expected_sequence: int,
-    proxy: User | None = None,
-) -> ConsentRecord:
-    """consent_withdraw, and its receipt made and emailed after commit."""
-    with transaction.atomic():
-        record = consent_withdraw(
-            actor=actor,
-            participant=participant,
-            level=level,
-            signature=signature,
-            channel=channel,
-            expected_sequence=expected_sequence,
-            proxy=proxy,
-        )
-        consent_receipt_queue(record=record)
-    return record
 
 
 def consent_receipt_create(*, actor: User | None, record: ConsentRecord) -> ConsentReceipt:

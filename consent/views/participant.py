@@ -257,7 +257,7 @@ def journey_review(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         version = get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"])
         try:
-            record = services.consent_record_with_receipt(
+            record = services.consent_record(
                 actor=user_of(request),
                 proxy=acting_proxy(request),
                 participant=journey.participant,
@@ -331,7 +331,7 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.consent_record_with_receipt(
+            services.consent_record(
                 actor=user_of(request),
                 proxy=acting_proxy(request),
                 participant=participant,
@@ -405,7 +405,7 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            record = services.consent_withdraw_with_receipt(
+            record = services.consent_withdraw(
                 actor=user_of(request),
                 proxy=acting_proxy(request),
                 participant=participant,

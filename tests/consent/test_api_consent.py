@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+from django.core import mail
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -169,3 +172,22 @@ def test_steward_lists_and_filters_participants(
 
 def test_outsider_cannot_list_participants(outsider: User) -> None:
     assert client_for(outsider).get("/api/v1/consent/participants/").status_code == 403
+
+
+def test_api_update_emails_a_pdf_receipt(
+    enrolled: Participant,
+    version: ConsentVersion,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(enrolled.user).post(
+            "/api/v1/consent/me/", _body(version, enrolled.user), format="json"
+        )
+
+    assert response.status_code == 201
+    receipt_mail = mail.outbox[-1]
+    assert receipt_mail.to == [enrolled.user.email]
+    (name, content, mimetype) = receipt_mail.attachments[0]
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF")
+    assert ConsentRecord.objects.get().receipt.sha256 == hashlib.sha256(content).hexdigest()
