@@ -12,7 +12,7 @@ from consent.selectors import participant_count
 from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
 from datasets.forms import AddFilesForm, CatalogueSearchForm, DatasetForm, SampleLinksForm
-from datasets.models import Dataset, DatasetStatus
+from datasets.models import DataFile, Dataset, DatasetStatus
 from portal.decorators import role_required
 from portal.exceptions import PortalError
 from portal.models import Role
@@ -31,6 +31,13 @@ def _dataset(accession: str) -> Dataset:
     if dataset is None:
         raise Http404("No dataset has this accession.")
     return dataset
+
+
+def _datafile(dataset: Dataset, file_id: int) -> DataFile:
+    file = selectors.datafile_in(dataset, file_id)
+    if file is None:
+        raise Http404("No such file in this dataset.")
+    return file
 
 
 # --- the steward's pages ----------------------------------------------------------------------
@@ -152,9 +159,7 @@ def files_add(request: HttpRequest, accession: str) -> HttpResponse:
 @require_POST
 def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
     dataset = _dataset(accession)
-    file = selectors.datafile_in(dataset, file_id)
-    if file is None:
-        raise Http404("No such file in this dataset.")
+    file = _datafile(dataset, file_id)
     try:
         services.datafile_validation_retry(actor=request.user, file=file)
     except PortalError as exc:
@@ -167,9 +172,7 @@ def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpRespon
 @require_POST
 def file_remove(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
     dataset = _dataset(accession)
-    file = selectors.datafile_in(dataset, file_id)
-    if file is None:
-        raise Http404("No such file in this dataset.")
+    file = _datafile(dataset, file_id)
     try:
         services.datafile_remove(actor=request.user, file=file)
     except PortalError as exc:
