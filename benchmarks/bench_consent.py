@@ -470,20 +470,24 @@ def main() -> None:
         f"| cohort ids into Python (ORM values_list) | {cohort['cohort_orm'] * 1000:.0f} | {int(cohort['size']):,} | {cohort['cohort_orm'] / cohort['count']:.2f} |"
     )
     print(
-        f"| **cohort ids into Python (`cohort_ids`: one binary int8[])** | **{cohort['cohort_array'] * 1000:.0f}** | {int(cohort['size']):,} | **{cohort['cohort_array'] / cohort['count']:.2f}** |"
+        f"| **cohort ids into Python (`cohort_ids`: covering index, two parallel binary arrays)** | **{cohort['cohort_array'] * 1000:.0f}** | {int(cohort['size']):,} | **{cohort['cohort_array'] / cohort['count']:.2f}** |"
     )
     print(
         f"| cohort for commercial ancestry research in the US (`cohort_ids`) | {cohort['cohort_narrow'] * 1000:.0f} | {int(cohort['size_narrow']):,} | {cohort['cohort_narrow'] / cohort['count']:.2f} |"
     )
     met = cohort["cohort_array"] < 1 and ratio < 3
+    narrow_ratio = cohort["cohort_narrow"] / cohort["count"]
     print(
-        f"\nTarget for the HMB cohort: under 1 s and a ratio under 3: {'met' if met else 'NOT met'} "
-        f"({cohort['cohort_array']:.2f} s, ratio {ratio:.1f}). That cohort holds "
-        f"{cohort['size'] / PARTICIPANTS:.0%} of all participants (most people allow health "
-        "research), and turning that many ids into Python integers costs more than counting "
-        "them however they are fetched: one binary array is the cheapest of the three ways "
-        "measured. The narrow cohort shows the ratio when the cohort is a minority. STACK.md's "
-        "reference on this machine: 61k ids in 55 ms, 2x count(*).\n"
+        f"\nTarget: under 1 s and a ratio under 3. The HMB cohort: {'met' if met else 'NOT met'} "
+        f"({cohort['cohort_array']:.2f} s, ratio {ratio:.1f}); the narrow cohort: "
+        f"{'met' if narrow_ratio < 3 else 'NOT met'} (ratio {narrow_ratio:.1f}). `cohort_ids` "
+        "reads only a partial covering index (every filtered column is in it), and two parallel "
+        "workers each aggregate half of the id range into one binary int4 array. The reference "
+        "`count(*)` is itself a parallel index-only scan of a much smaller index, so the rest of "
+        f"the gap is producing the ids: the HMB cohort holds {cohort['size'] / PARTICIPANTS:.0%} "
+        "of all participants (most people allow health research), and 945k Python integers cost "
+        "more than one count whichever way they are fetched; the other rows show the plain ways. "
+        "STACK.md's reference on this machine: 61k ids in 55 ms, 2x count(*).\n"
     )
     print(
         f"### (c) Consent updates over HTTP: {HTTP_CLIENTS} clients, {HTTP_SECONDS} s, gunicorn 4 sync workers\n"

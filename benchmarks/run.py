@@ -2,7 +2,7 @@
 
 Each script prints one Markdown section on stdout (its own reference measured in the same
 run, and the ratio). `BENCH_QUICK=1` shrinks every benchmark for a smoke run;
-`python benchmarks/run.py bench_http` runs only the named ones.
+`python benchmarks/run.py bench_http` runs only the named ones and rewrites just their sections.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def main(selected: list[str]) -> int:
             sections.append(result.stdout.strip() + "\n")
         print(sections[-1])
     if selected:
+        _replace_sections(sections)
         return 1 if failed else 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = (
@@ -68,6 +69,23 @@ def main(selected: list[str]) -> int:
     OUTPUT.write_text(header + "\n".join(sections))
     print(f"wrote {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _replace_sections(sections: list[str]) -> None:
+    """A partial run rewrites only its own sections of docs/benchmarks.md (by heading)."""
+    if not OUTPUT.exists():
+        return
+    text = OUTPUT.read_text()
+    for section in sections:
+        heading = section.split("\n", 1)[0]
+        start = text.find(heading + "\n")
+        if start < 0:
+            text = text.rstrip("\n") + "\n\n" + section
+            continue
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
+    OUTPUT.write_text(text)
+    print(f"updated {len(sections)} section(s) of {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

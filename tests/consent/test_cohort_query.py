@@ -76,3 +76,24 @@ def test_withdrawn_from_use_leave_the_cohort(
     )
 
     assert CurrentConsent.objects.filter(cohort_q(purpose)).count() == 0
+
+
+@pytest.mark.parametrize("purpose", PURPOSES, ids=repr)
+def test_cohort_ids_returns_the_cohort_in_id_order(
+    population: dict[int, dict[str, str]], purpose: ResearchPurpose
+) -> None:
+    from consent.selectors import cohort_ids
+
+    expected = list(
+        CurrentConsent.objects.filter(cohort_q(purpose))
+        .order_by("participant_id")
+        .values_list("participant_id", flat=True)
+    )
+
+    assert cohort_ids(purpose) == expected
+
+
+def test_cohort_ids_of_an_empty_projection(db: None) -> None:
+    from consent.selectors import cohort_ids
+
+    assert cohort_ids(ResearchPurpose(primary=PrimaryUse.HMB)) == []
