@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from consent import selectors, services
 from consent.fhir import FHIR_CONTENT_TYPE, consent_resource, current_consent_resource
-from consent.meanings import consent_terms
+from consent.meanings import PERMISSION_COLUMNS, consent_terms
 from consent.models import Channel, ConsentRecord, CurrentConsent, Participant, WithdrawalLevel
 from portal.exceptions import NotFoundError
 from portal.models import Role
@@ -242,14 +242,14 @@ class ParticipantConsentListApi(APIView):
         status = serializers.ChoiceField(
             choices=[*selectors.STATUS_FILTERS], required=False, help_text="Consent status"
         )
-        permits = serializers.ChoiceField(choices=["GRU", "HMB", "POA"], required=False)
+        permits = serializers.ChoiceField(choices=list(PERMISSION_COLUMNS), required=False)
         version = serializers.IntegerField(required=False)
         study_id = serializers.CharField(required=False)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=list(selectors.STATUS_FILTERS)),
-            OpenApiParameter("permits", str, enum=["GRU", "HMB", "POA"]),
+            OpenApiParameter("permits", str, enum=list(PERMISSION_COLUMNS)),
             OpenApiParameter("version", int),
             OpenApiParameter("study_id", str),
         ],

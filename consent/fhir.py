@@ -8,14 +8,13 @@ from typing import Any
 from django.conf import settings
 
 from consent.duo import term
-from consent.meanings import consent_terms
+from consent.meanings import PERMISSION_COLUMNS, consent_terms
 from consent.models import ConsentRecord, ConsentStatus, CurrentConsent
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
 DUO_SYSTEM = "http://purl.obolibrary.org/obo/duo.owl"
 SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
-PERMISSIONS = ("GRU", "HMB", "POA")
 
 
 def _duo(shorthand: str, note: str = "") -> dict[str, str]:
@@ -30,7 +29,7 @@ def _provisions(record: ConsentRecord) -> list[dict[str, Any]]:
     terms = consent_terms(meanings, record.answers, country=record.version.document.country)
     nested = [
         {"type": "permit" if code in terms.permissions else "deny", "purpose": [_duo(code)]}
-        for code in PERMISSIONS
+        for code in PERMISSION_COLUMNS
     ]
     # A restriction in force is a permit under that data-use modifier.
     if terms.non_commercial_only:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from consent.duo import DataUseConditions, ResearchPurpose, cohort_filter
+from consent.duo.matcher import COMMERCIAL_MODIFIERS
 from consent.models import Answer, ChoiceMeaning
 
 PERMISSIONS = {
@@ -21,7 +22,6 @@ PERMISSIONS = {
     ChoiceMeaning.ANCESTRY_RESEARCH: "POA",
 }
 PERMISSION_COLUMNS = {"GRU": "permits_gru", "HMB": "permits_hmb", "POA": "permits_poa"}
-COMMERCIAL_MODIFIERS = frozenset({"NPUNCU", "NPU", "NCU"})
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class ConsentTerms:
 
     def projection_fields(self) -> dict[str, object]:
         return {
-            "permits_gru": "GRU" in self.permissions,
-            "permits_hmb": "HMB" in self.permissions,
-            "permits_poa": "POA" in self.permissions,
+            **{column: code in self.permissions for code, column in PERMISSION_COLUMNS.items()},
             "non_commercial_only": self.non_commercial_only,
             "in_country_only": self.in_country_only,
             "country": self.country,
@@ -91,7 +89,10 @@ def cohort_q(purpose: ResearchPurpose) -> Q:
     for column in columns:
         permitted |= Q(**{column: True})
     q &= permitted
-    if rule.denying_modifiers & COMMERCIAL_MODIFIERS or "NPUNCU" in rule.review_modifiers:
+    if (
+        rule.denying_modifiers.intersection(COMMERCIAL_MODIFIERS)
+        or "NPUNCU" in rule.review_modifiers
+    ):
         q &= Q(non_commercial_only=False)
     if "GS" in rule.review_modifiers:
         # The purpose names no country: only participants who allow any country qualify.

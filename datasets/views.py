@@ -22,10 +22,6 @@ def _problems(exc: PortalError) -> tuple[str, ...]:
     return getattr(exc, "problems", None) or (exc.message,)
 
 
-def _status(exc: PortalError) -> int:
-    return exc.http_status if exc.http_status in {400, 409} else 400
-
-
 def _dataset(accession: str) -> Dataset:
     dataset = selectors.steward_dataset(accession)
     if dataset is None:
@@ -163,7 +159,7 @@ def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpRespon
     try:
         services.datafile_validation_retry(actor=request.user, file=file)
     except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), _status(exc))
+        return _manage_page(request, dataset, _problems(exc), exc.form_status)
     messages.success(request, f"{file.path} is being validated again.")
     return redirect("datasets:dataset_manage", accession=dataset.accession)
 
@@ -176,7 +172,7 @@ def file_remove(request: HttpRequest, accession: str, file_id: int) -> HttpRespo
     try:
         services.datafile_remove(actor=request.user, file=file)
     except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), _status(exc))
+        return _manage_page(request, dataset, _problems(exc), exc.form_status)
     messages.success(request, f"{file.path} was removed from {dataset.accession}.")
     return redirect("datasets:dataset_manage", accession=dataset.accession)
 
@@ -214,7 +210,7 @@ def dataset_release(request: HttpRequest, accession: str) -> HttpResponse:
     try:
         services.dataset_release(actor=request.user, dataset=dataset)
     except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), _status(exc))
+        return _manage_page(request, dataset, _problems(exc), exc.form_status)
     messages.success(request, f"{dataset.accession} is released: it is now in the catalogue.")
     return redirect("datasets:dataset_manage", accession=dataset.accession)
 
@@ -226,7 +222,7 @@ def dataset_retire(request: HttpRequest, accession: str) -> HttpResponse:
     try:
         services.dataset_retire(actor=request.user, dataset=dataset)
     except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), _status(exc))
+        return _manage_page(request, dataset, _problems(exc), exc.form_status)
     messages.success(request, f"{dataset.accession} is retired: it left the catalogue.")
     return redirect("datasets:dataset_manage", accession=dataset.accession)
 

@@ -26,6 +26,11 @@ class PortalError(Exception):
         if http_status is not None:
             self.http_status = http_status
 
+    @property
+    def form_status(self) -> int:
+        """The status of a page that shows this refusal beside the form it refused."""
+        return self.http_status if self.http_status in {400, 409} else 400
+
 
 class NotFoundError(PortalError):
     code = "not_found"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from consent.duo import ResearchPurpose
 from consent.ledger import record_hash
-from consent.meanings import cohort_q
+from consent.meanings import PERMISSION_COLUMNS, cohort_q
 from consent.models import (
     Answer,
     ConsentChoice,
@@ -141,7 +141,6 @@ STATUS_FILTERS = {
     "suspended": Q(current_consent__suspended=True),
     **{status: Q(current_consent__status=status) for status in ConsentStatus.values},
 }
-_PERMITS = {"GRU": "permits_gru", "HMB": "permits_hmb", "POA": "permits_poa"}
 
 
 def participants_with_consent(
@@ -157,7 +156,9 @@ def participants_with_consent(
     if status:
         participants = participants.filter(STATUS_FILTERS[status])
     if permits:
-        participants = participants.filter(**{f"current_consent__{_PERMITS[permits]}": True})
+        participants = participants.filter(
+            **{f"current_consent__{PERMISSION_COLUMNS[permits]}": True}
+        )
     if version:
         participants = participants.filter(current_consent__version_id=version)
     if study_id:

@@ -12,7 +12,6 @@ from django.utils.safestring import SafeString, mark_safe
 
 from consent import selectors
 from consent.models import Participant
-from portal.exceptions import PortalError
 from portal.models import Role, User
 
 MARKDOWN_TAGS = {
@@ -55,7 +54,3 @@ def acting_proxy(request: HttpRequest) -> User | None:
 def posted(request: HttpRequest) -> Any:
     # Not `request.POST or None`: an empty POST must be refused, not shown as a fresh form.
     return request.POST if request.method == "POST" else None
-
-
-def refusal_status(exc: PortalError) -> int:
-    return exc.http_status if exc.http_status in {400, 409} else 400

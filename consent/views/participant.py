@@ -36,7 +36,6 @@ from consent.views.common import (
     acting_participant,
     acting_proxy,
     posted,
-    refusal_status,
     render_markdown,
     user_of,
 )
@@ -270,11 +269,9 @@ def journey_review(request: HttpRequest) -> HttpResponse:
         except PortalError as exc:
             form = _refused(form, exc, journey.participant, user_of(request).full_name)
             context = _review_context(
-                journey, form, journey.state["answers"], stale=refusal_status(exc) == 409
+                journey, form, journey.state["answers"], stale=exc.form_status == 409
             )
-            return render(
-                request, "consent/journey_review.html", context, status=refusal_status(exc)
-            )
+            return render(request, "consent/journey_review.html", context, status=exc.form_status)
         request.session.pop(JOURNEY, None)
         messages.success(request, f"Thank you: your consent is recorded. {_EMAILED}")
         return redirect("consent:receipt", record_id=record.pk)
@@ -344,10 +341,8 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
         except PortalError as exc:
             form = _refused(form, exc, participant, user_of(request).full_name)
             context = _change_context(form, choice, selectors.consent_overview(participant))
-            context["stale"] = refusal_status(exc) == 409
-            return render(
-                request, "consent/choice_change.html", context, status=refusal_status(exc)
-            )
+            context["stale"] = exc.form_status == 409
+            return render(request, "consent/choice_change.html", context, status=exc.form_status)
         messages.success(request, f"Your answer to “{choice.question}” is changed. {_EMAILED_HOME}")
         return redirect("consent:home")
     context = _change_context(form, choice, overview)
@@ -417,10 +412,8 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
         except PortalError as exc:
             form = _refused(form, exc, participant, user_of(request).full_name)
             context = _confirm_context(form, level, selectors.consent_overview(participant))
-            context["stale"] = refusal_status(exc) == 409
-            return render(
-                request, "consent/withdraw_confirm.html", context, status=refusal_status(exc)
-            )
+            context["stale"] = exc.form_status == 409
+            return render(request, "consent/withdraw_confirm.html", context, status=exc.form_status)
         label = record.get_withdrawal_level_display().lower()
         messages.success(request, f"Your withdrawal is recorded: {label}. {_EMAILED_HOME}")
         return redirect("consent:home")

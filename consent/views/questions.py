@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from consent import selectors, services
 from consent.forms import QuestionAnswerForm
 from consent.models import ConsentQuestion, Participant, QuestionStatus
-from consent.views.common import acting_participant, acting_proxy, refusal_status, user_of
+from consent.views.common import acting_participant, acting_proxy, user_of
 from portal.decorators import role_required
 from portal.exceptions import PortalError
 from portal.models import Role
@@ -71,7 +71,7 @@ def question_answer(request: HttpRequest, question_id: int) -> HttpResponse:
             answer=form.cleaned_data["answer"],
         )
     except PortalError as exc:
-        return _page(request, participant, error=exc.message, status=refusal_status(exc))
+        return _page(request, participant, error=exc.message, status=exc.form_status)
     answer = "yes" if form.cleaned_data["answer"] == "yes" else "no"
     messages.success(
         request, f"Thank you: your answer “{answer}” about “{question.request_title}” is recorded."

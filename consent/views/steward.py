@@ -28,7 +28,7 @@ from consent.models import ChoiceMeaning, ConsentVersion, VersionStatus
 from consent.selectors import MonthWithdrawals
 from consent.services import IMPORT_MAX_BYTES, ImportProblem, ParticipantImportError
 from consent.version_text import format_choices, format_questions, format_sections
-from consent.views.common import posted, refusal_status, render_markdown, user_of
+from consent.views.common import posted, render_markdown, user_of
 from portal.decorators import role_required
 from portal.exceptions import PortalError
 from portal.models import Role
@@ -289,7 +289,7 @@ def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
             suspends_previous=form.cleaned_data.get("suspend_previous", False),
         )
     except PortalError as exc:
-        return _version_page(request, version, error=exc.message, status=refusal_status(exc))
+        return _version_page(request, version, error=exc.message, status=exc.form_status)
     messages.success(request, _published_message(published))
     return redirect("consent:documents")
 
