@@ -8,7 +8,6 @@ from django.http import Http404, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,22 +16,8 @@ from consent import selectors, services
 from consent.fhir import FHIR_CONTENT_TYPE, consent_resource, current_consent_resource
 from consent.meanings import PERMISSION_COLUMNS, consent_terms
 from consent.models import Channel, ConsentRecord, CurrentConsent, Participant, WithdrawalLevel
+from portal.authentication import IsParticipant, IsSteward
 from portal.exceptions import NotFoundError
-from portal.models import Role
-
-
-class IsParticipant(BasePermission):
-    message = "This endpoint is for participants."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.role == Role.PARTICIPANT)
-
-
-class IsSteward(BasePermission):
-    message = "This endpoint is for data stewards."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.role == Role.STEWARD)
 
 
 def _participant(request: Request) -> Participant:

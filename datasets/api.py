@@ -9,7 +9,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -19,18 +19,8 @@ from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
 from datasets.forms import committees
 from datasets.models import DataFile, DataFileFormat, Dataset
+from portal.authentication import IsSteward, has_role
 from portal.models import Role
-
-
-class IsSteward(BasePermission):
-    message = "This endpoint is for data stewards."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_authenticated and request.user.role == Role.STEWARD)
-
-
-def _is_steward(request: Request) -> bool:
-    return bool(request.user.is_authenticated and request.user.role == Role.STEWARD)
 
 
 def _dataset(request: Request, accession: str) -> Dataset:
@@ -179,7 +169,7 @@ class ValidationSerializer(serializers.ModelSerializer):
 
 
 def _file_serializer(request: Request) -> type[DataFileSerializer]:
-    return StewardDataFileSerializer if _is_steward(request) else DataFileSerializer
+    return StewardDataFileSerializer if has_role(request, Role.STEWARD) else DataFileSerializer
 
 
 # --- datasets ---------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from portal.exceptions import PermissionError_
+from portal.models import Role
 
 
 class OtpSessionAuthentication(SessionAuthentication):
@@ -23,3 +25,21 @@ class OtpSessionAuthentication(SessionAuthentication):
                 code="otp_required",
             )
         return result
+
+
+def has_role(request: Request, *roles: Role) -> bool:
+    return bool(request.user.is_authenticated and request.user.role in roles)
+
+
+class IsParticipant(BasePermission):
+    message = "This endpoint is for participants."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return has_role(request, Role.PARTICIPANT)
+
+
+class IsSteward(BasePermission):
+    message = "This endpoint is for data stewards."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return has_role(request, Role.STEWARD)
