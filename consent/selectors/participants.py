@@ -84,7 +84,12 @@ def consent_ledger_verify(*, max_problems: int = 20) -> ConsentLedgerReport:
     for current in CurrentConsent.objects.select_related("participant").iterator(chunk_size=5000):
         record = last.get(current.participant_id)
         name = current.participant.study_id
-        if record is None or current.record_id != record.pk or current.answers != record.answers:
+        if (
+            record is None
+            or current.record_id != record.pk
+            or current.sequence != record.sequence
+            or current.answers != record.answers
+        ):
             problems.append(f"{name}: the current consent does not match the last record")
         elif current.status != _status_after(record):
             problems.append(
