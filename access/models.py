@@ -1,28 +1,409 @@
+"""Access requests (applications), their review by committees, and the grants they give.
+
+A request asks for one or more datasets. Each dataset's DAC reviews its part, and the
+governance committee of each community whose members' samples those datasets hold
+reviews it too: one `CommitteeReview` per committee per review round, with its own
+votes and decision. Grants are per dataset and per person (the applicant and every
+co-applicant who accepted the agreement); whether a grant is active is decided by time at
+every use, never by a job having run.
+"""
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
+from consent.models import ConsentQuestion, Participant
+from datasets.models import Committee, Dataset
 
-class Committee(models.Model):
-    """A data-access committee (DAC): it governs datasets and decides access requests."""
+REQUEST_ACCESSION_PREFIX = "CAR"
 
-    name = models.CharField(max_length=200, unique=True)
-    contact_email = models.EmailField()
-    chairs = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="chaired_committees", blank=True
+
+def request_accession_for(pk: int) -> str:
+    return f"{REQUEST_ACCESSION_PREFIX}{pk:06d}"
+
+
+class RequestStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    RETURNED = "returned", "Returned for changes"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class PrimaryUse(models.TextChoices):
+    """The matcher's primary uses (consent.duo.PrimaryUse), as the form offers them."""
+
+    GRU = "GRU", "General research use"
+    HMB = "HMB", "Health, medical or biomedical research"
+    DS = "DS", "Research on specific diseases"
+    POA = "POA", "Population origins or ancestry research"
+
+
+class SensitiveArea(models.TextChoices):
+    """Research areas the matcher always sends to the committee (NEEDS_REVIEW)."""
+
+    CONTROLS = "controls", "Uses the data as controls"
+    POPULATION_WIDE_VARIATION = "population_wide_variation", "Studies population-wide variation"
+    PEDIATRIC = "pediatric", "Concerns children"
+    VULNERABLE_GROUPS = "vulnerable_groups", "Concerns vulnerable groups"
+    STIGMATISING_CONDITIONS = "stigmatising_conditions", "Concerns stigmatising conditions"
+    NON_HEALTH_AIM = "non_health_aim", "Has an aim outside health"
+
+
+class AccessRequest(models.Model):
+    """A researcher's application to use datasets for one research purpose."""
+
+    # Null until the creating transaction has its primary key.
+    accession = models.CharField(  # noqa: DJ001 - NULLs do not collide in the unique index
+        max_length=16, unique=True, null=True, editable=False
     )
-    # Chairs are members too: they review and vote, and also record the decision.
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="committees", blank=True
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
     )
+    status = models.CharField(
+        max_length=14, choices=RequestStatus.choices, default=RequestStatus.DRAFT
+    )
+    title = models.CharField("project title", max_length=300, blank=True)
+    lay_summary = models.TextField(blank=True)
+    scientific_abstract = models.TextField(blank=True)
+    # The structured research purpose: maps field for field onto consent.duo.ResearchPurpose.
+    primary_use = models.CharField(max_length=3, choices=PrimaryUse.choices, blank=True)
+    diseases = models.JSONField(default=list, blank=True)
+    methods_development = models.BooleanField(default=False)
+    commercial = models.BooleanField("commercial purpose", default=False)
+    for_profit_organisation = models.BooleanField(default=False)
+    countries = models.JSONField("countries of use", default=list, blank=True)
+    sensitive_areas = models.JSONField(default=list, blank=True)
+    institution = models.CharField("applicant's institution", max_length=200, blank=True)
+    access_end = models.DateField("access wanted until", null=True, blank=True)
+    signing_official_name = models.CharField(max_length=200, blank=True)
+    signing_official_email = models.EmailField(blank=True)
+    security_attestation = models.BooleanField("data-security attestation", default=False)
+    datasets = models.ManyToManyField(
+        Dataset, through="RequestedDataset", related_name="access_requests"
+    )
+    # A renewal is a new request, pre-filled from the old one and linked to it.
+    renewal_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewals"
+    )
+    # Each submission after a return starts a new round of reviews and votes.
+    review_round = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Reminders already sent before the grants end ("30", "7"), so a rerun sends none twice.
+    expiry_reminders = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "access request"
+        ordering: ClassVar = ["-created_at", "-pk"]
+        indexes: ClassVar = [models.Index(fields=["status", "-submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.accession} {self.title}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in {RequestStatus.DRAFT, RequestStatus.RETURNED}
+
+
+class RequestedDataset(models.Model):
+    request = models.ForeignKey(
+        AccessRequest, on_delete=models.CASCADE, related_name="requested_datasets"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering: ClassVar = ["dataset__accession"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["request", "dataset"], name="access_dataset_once")
+        ]
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CoApplicant(models.Model):
+    """A person invited by email to join a request; they must accept (before it expires)."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="coapplicants")
+    email = models.EmailField()
+    full_name = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="coapplications",
+    )
+    status = models.CharField(
+        max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "co-applicant"
+        ordering: ClassVar = ["request", "email"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["request", "email"], name="access_coapplicant_once"),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(user__isnull=False),
+                name="access_coapplicant_accepted_has_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == InvitationStatus.PENDING and timezone.now() >= self.expires_at
+
+
+class DataAccessAgreement(models.Model):
+    """A committee's data-access agreement, in numbered versions; the newest published applies."""
+
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="agreements")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "data-access agreement"
+        ordering: ClassVar = ["committee", "-version"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["committee", "version"], name="access_agreement_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.committee} agreement v{self.version}"
+
+
+class AgreementAcceptance(models.Model):
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="acceptances")
+    agreement = models.ForeignKey(DataAccessAgreement, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["accepted_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["request", "agreement", "user"], name="access_acceptance_once"
+            )
+        ]
+
+
+class EthicsDocument(models.Model):
+    """An ethics approval (PDF), stored outside the web root, served only to those allowed."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="ethics")
+    # Relative to CUSTODIAN_PRIVATE_ROOT; never under STATIC_ROOT or MEDIA_ROOT.
+    path = models.CharField(max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "ethics document"
+        ordering: ClassVar = ["-uploaded_at", "-pk"]
+
+
+class ReviewDecision(models.TextChoices):
+    PENDING = "pending", "Waiting for a decision"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    RETURNED = "returned", "Returned for changes"
+    SUPERSEDED = "superseded", "Superseded by a later round"
+
+
+class CommitteeReview(models.Model):
+    """One committee's review of a request in one round: its votes and its decision."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="reviews")
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="reviews")
+    review_round = models.PositiveSmallIntegerField()
+    decision = models.CharField(
+        max_length=10, choices=ReviewDecision.choices, default=ReviewDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Shown to the applicant with the decision.
+    comment = models.TextField(blank=True)
+    # Why the decision departs from the automated DUO match (required when it does).
+    justification = models.TextField(blank=True)
+    # The automated match outcome when the decision was recorded (APPROVE/DENY/NEEDS_REVIEW).
+    match_outcome = models.CharField(max_length=12, blank=True)
+    grant_end = models.DateField(null=True, blank=True)
+    conditions = models.TextField("conditions of the approval", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering: ClassVar = ["name"]
+        verbose_name = "committee review"
+        ordering: ClassVar = ["request", "review_round", "committee__name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["request", "committee", "review_round"], name="access_review_once"
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["committee", "decision"])]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.committee} on {self.request_id} (round {self.review_round})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.decision == ReviewDecision.PENDING
+
+
+class VoteChoice(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class Vote(models.Model):
+    """A member's vote with its rationale; it may change until the committee decides."""
+
+    review = models.ForeignKey(CommitteeReview, on_delete=models.CASCADE, related_name="votes")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(max_length=7, choices=VoteChoice.choices)
+    rationale = models.TextField()
+    cast_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["review", "cast_at"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["review", "member"], name="access_vote_once")
+        ]
+
+
+class Grant(models.Model):
+    """Access for one person to one dataset; active while not revoked and not past its end."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="grants")
+    review = models.ForeignKey(CommitteeReview, on_delete=models.PROTECT, related_name="grants")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="grants")
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants"
+    )
+    starts_on = models.DateField()
+    # The last day of use, inclusive.
+    ends_on = models.DateField()
+    conditions = models.TextField(blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["request", "dataset", "grantee"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["request", "dataset", "grantee"], name="access_grant_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="access_grant_ends_after"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantee} → {self.dataset_id} until {self.ends_on}"
+
+    def is_active_on(self, day: dt.date) -> bool:
+        return self.revoked_at is None and self.starts_on <= day <= self.ends_on
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_on(timezone.localdate())
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if self.is_active else "expired"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Draft created"
+    SUBMITTED = "submitted", "Submitted"
+    REVIEW_STARTED = "under_review", "Review started"
+    RETURNED = "returned", "Returned for changes"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+    COMMITTEE_DECISION = "committee_decision", "Committee decision"
+    VOTE = "vote", "Vote"
+    COAPPLICANT_INVITED = "coapplicant_invited", "Co-applicant invited"
+    COAPPLICANT_ANSWERED = "coapplicant_answered", "Co-applicant answered"
+    AGREEMENT_ACCEPTED = "agreement_accepted", "Agreement accepted"
+    ETHICS_UPLOADED = "ethics_uploaded", "Ethics approval uploaded"
+
+
+class RequestEvent(models.Model):
+    """The request's timeline: every transition and step, with actor, time and comment.
+
+    `internal` events (votes, reviewers' comments) are shown to committees only.
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=22, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    committee = models.ForeignKey(
+        Committee, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(blank=True)
+    internal = models.BooleanField(default=False)
+
+    class Meta:
+        ordering: ClassVar = ["at", "pk"]
+
+
+class RequestQuestion(models.Model):
+    """An "ask me each time" question raised for a request, and the consent it was asked on.
+
+    The participant counts as consenting through their answers only while their consent is
+    the one the questions were raised on (`consent_sequence`): any later change of consent
+    drops them back to what their answers alone say.
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="questions")
+    question = models.OneToOneField(
+        ConsentQuestion, on_delete=models.PROTECT, related_name="access_request_link"
+    )
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    consent_sequence = models.PositiveIntegerField()
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["request", "participant"])]

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from access import selectors
 from consent.selectors import participant_for_user
+from datasets.selectors import committees_of
 from portal.decorators import role_required
 from portal.models import Role
 
@@ -16,17 +16,12 @@ def researcher_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.DAC_MEMBER, Role.DAC_CHAIR)
 def dac_home(request: HttpRequest) -> HttpResponse:
-    committees = selectors.committees_of(request.user)
-    return render(
-        request,
-        "access/dac_home.html",
-        {"committees": committees, "is_chair": request.user.role == Role.DAC_CHAIR},
-    )
+    committees = committees_of(request.user)
+    return render(request, "access/dac_home.html", {"committees": committees})
 
 
 @role_required(Role.PARTICIPANT)
 def data_use(request: HttpRequest) -> HttpResponse:
     """ "Who used my data": lives with the deliveries it lists, linked from the participant menu."""
     participant = participant_for_user(request.user)
-    uses = selectors.data_uses_for_participant(participant) if participant else []
-    return render(request, "access/data_use.html", {"uses": uses})
+    return render(request, "access/data_use.html", {"uses": [], "participant": participant})

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
-from datasets.forms import committees
+from datasets.selectors import committees
 from datasets.models import DataFile, DataFileFormat, Dataset
 from portal.authentication import IsSteward, has_role
 from portal.models import Role

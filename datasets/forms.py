@@ -10,12 +10,7 @@ from consent.duo import permissions as duo_permissions
 from datasets.conditions import split_list
 from datasets.models import Dataset, LinkStatus
 from datasets.paths import ListedFile
-from datasets.selectors import SampleRow
-
-
-def committees() -> Any:
-    # Through the foreign key: datasets does not import the access app.
-    return Dataset._meta.get_field("committee").related_model.objects.order_by("name")
+from datasets.selectors import SampleRow, committees
 
 
 def _term_choices(terms: Any) -> list[tuple[str, str]]:

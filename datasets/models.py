@@ -18,6 +18,46 @@ def accession_for(pk: int) -> str:
     return f"{ACCESSION_PREFIX}{pk:06d}"
 
 
+class CommitteeKind(models.TextChoices):
+    DAC = "dac", "Data access committee"
+    COMMUNITY = "community", "Community governance committee"
+
+
+class Committee(models.Model):
+    """A committee that governs data: a dataset's DAC, or a community's own governance body.
+
+    A request needs the approval of the DAC of each dataset it asks for, and of the
+    community committee of every community whose members' samples those datasets hold.
+    Chairs are members too: they vote like any member, and also record the decision.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=CommitteeKind.choices, default=CommitteeKind.DAC)
+    contact_email = models.EmailField()
+    description = models.TextField(blank=True)
+    chairs = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="chaired_committees", blank=True
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="committees", blank=True
+    )
+    # Votes needed for a decision; null means a majority of the members who may vote.
+    quorum = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Conflict of interest: members from the applicant's institution are recused.
+    recuse_same_institution = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_community(self) -> bool:
+        return self.kind == CommitteeKind.COMMUNITY
+
+
 class DatasetStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     RELEASED = "released", "Released"
@@ -37,10 +77,7 @@ class Dataset(models.Model):
     )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    # By string: datasets never imports access (apps import only to their left).
-    committee = models.ForeignKey(
-        "access.Committee", on_delete=models.PROTECT, related_name="datasets"
-    )
+    committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="datasets")
     status = models.CharField(
         max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.DRAFT
     )
@@ -188,6 +225,15 @@ class Sample(models.Model):
     linked_at = models.DateTimeField(null=True, blank=True)
     linked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The community whose governance committee must also approve any use of this sample.
+    community = models.ForeignKey(
+        Committee,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="community_samples",
+        limit_choices_to={"kind": CommitteeKind.COMMUNITY},
     )
 
     class Meta:

@@ -14,7 +14,16 @@ from consent.duo import Obligation
 from consent.models import ConsentStatus
 from datasets import genomics
 from datasets.conditions import TermText, conditions_obligations, conditions_text
-from datasets.models import DataFile, Dataset, DatasetStatus, FileStatus, LinkStatus, Sample
+from datasets.models import (
+    Committee,
+    CommitteeKind,
+    DataFile,
+    Dataset,
+    DatasetStatus,
+    FileStatus,
+    LinkStatus,
+    Sample,
+)
 from datasets.paths import (
     DataPathError,
     ListedFile,
@@ -66,6 +75,23 @@ def with_formats(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     return datasets.prefetch_related(
         Prefetch("files", queryset=DataFile.objects.only("id", "dataset_id", "format", "path"))
     )
+
+
+# --- committees --------------------------------------------------------------------------------
+
+
+def committees(kind: CommitteeKind | None = CommitteeKind.DAC) -> QuerySet[Committee]:
+    """Committees of one kind (a dataset's DAC by default; None: every kind), by name."""
+    found = Committee.objects.all() if kind is None else Committee.objects.filter(kind=kind)
+    return found.order_by("name")
+
+
+def committees_of(user: User) -> QuerySet[Committee]:
+    return Committee.objects.filter(members=user).prefetch_related("chairs").order_by("name")
+
+
+def committee_by_name(name: str) -> Committee | None:
+    return Committee.objects.filter(name=name).first()
 
 
 # --- stewards ---------------------------------------------------------------------------------

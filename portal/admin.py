@@ -9,16 +9,16 @@ from portal.models import AuditEvent, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "full_name", "role", "is_active", "email_verified")
-    list_filter = ("role", "is_active", "is_staff")
+    list_display = ("email", "full_name", "roles_display", "is_active", "email_verified")
+    list_filter = ("is_active", "is_staff")
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Person", {"fields": ("full_name", "institution", "role")}),
+        ("Person", {"fields": ("full_name", "institution", "roles")}),
         ("Status", {"fields": ("is_active", "email_verified", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"fields": ("email", "full_name", "role", "password1", "password2")}),)
+    add_fieldsets = ((None, {"fields": ("email", "full_name", "roles", "password1", "password2")}),)
 
 
 @admin.register(AuditEvent)

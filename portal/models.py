@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -19,6 +20,15 @@ class Role(models.TextChoices):
 
 # Roles whose sign-in needs a second factor when CUSTODIAN_REQUIRE_OTP is on.
 OTP_ROLES = frozenset({Role.DAC_MEMBER, Role.DAC_CHAIR, Role.STEWARD})
+# Where /home/ sends a person with several roles: the first they hold in this order.
+ROLE_PRIORITY = (
+    Role.STEWARD,
+    Role.DAC_CHAIR,
+    Role.DAC_MEMBER,
+    Role.RESEARCHER,
+    Role.PARTICIPANT,
+    Role.PROXY,
+)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -33,7 +43,7 @@ class UserManager(BaseUserManager["User"]):
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
-        fields.setdefault("role", Role.STEWARD)
+        fields.setdefault("roles", [Role.STEWARD])
         fields.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **fields)
 
@@ -46,7 +56,9 @@ def normalize_email(email: str) -> str:
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=200)
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.RESEARCHER)
+    # A person may wear several hats (a DAC member who also applies for data); what makes
+    # someone a reviewer of a request is membership of its committee, not a role.
+    roles = models.JSONField(default=list, blank=True)
     institution = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -71,13 +83,28 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles if r in Role.values)
+
+    @property
+    def primary_role(self) -> Role | None:
+        return next((r for r in ROLE_PRIORITY if r in self.roles), None)
+
+    @property
+    def roles_display(self) -> str:
+        return ", ".join(Role(r).label for r in ROLE_PRIORITY if r in self.roles)
+
     @property
     def needs_otp(self) -> bool:
-        return self.role in OTP_ROLES
+        return self.has_role(*OTP_ROLES)
 
     @property
     def is_dac(self) -> bool:
-        return self.role in {Role.DAC_MEMBER, Role.DAC_CHAIR}
+        return self.has_role(Role.DAC_MEMBER, Role.DAC_CHAIR)
 
 
 class AuditEvent(models.Model):
@@ -107,3 +134,25 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Notification(models.Model):
+    """An in-app notice (the page shows the unread count); emails are sent beside it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(max_length=500)
+    # A path inside the portal the notice links to.
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-pk"]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["user"], name="portal_notification_unread", condition=Q(read_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from datasets import selectors, services
-from datasets.forms import committees
+from datasets.selectors import committees
 from datasets.manifest import read_manifest
 from datasets.models import Dataset, FileStatus
 from portal.exceptions import PortalError
