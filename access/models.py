@@ -130,6 +130,9 @@ class RequestedDataset(models.Model):
             models.UniqueConstraint(fields=["request", "dataset"], name="access_dataset_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.request_id}: dataset {self.dataset_id}"
+
 
 class InvitationStatus(models.TextChoices):
     PENDING = "pending", "Waiting for an answer"
@@ -141,7 +144,9 @@ class InvitationStatus(models.TextChoices):
 class CoApplicant(models.Model):
     """A person invited by email to join a request; they must accept (before it expires)."""
 
-    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="coapplicants")
+    request = models.ForeignKey(
+        AccessRequest, on_delete=models.CASCADE, related_name="coapplicants"
+    )
     email = models.EmailField()
     full_name = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(
@@ -192,7 +197,9 @@ class DataAccessAgreement(models.Model):
         verbose_name = "data-access agreement"
         ordering: ClassVar = ["committee", "-version"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["committee", "version"], name="access_agreement_version")
+            models.UniqueConstraint(
+                fields=["committee", "version"], name="access_agreement_version"
+            )
         ]
 
     def __str__(self) -> str:
@@ -213,6 +220,9 @@ class AgreementAcceptance(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} accepted {self.agreement_id} on {self.request_id}"
+
 
 class EthicsDocument(models.Model):
     """An ethics approval (PDF), stored outside the web root, served only to those allowed."""
@@ -231,6 +241,9 @@ class EthicsDocument(models.Model):
     class Meta:
         verbose_name = "ethics document"
         ordering: ClassVar = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class ReviewDecision(models.TextChoices):
@@ -301,6 +314,9 @@ class Vote(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["review", "member"], name="access_vote_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.choice}"
 
 
 class Grant(models.Model):
@@ -389,6 +405,9 @@ class RequestEvent(models.Model):
     class Meta:
         ordering: ClassVar = ["at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class RequestQuestion(models.Model):
     """An "ask me each time" question raised for a request, and the consent it was asked on.
@@ -407,3 +426,6 @@ class RequestQuestion(models.Model):
 
     class Meta:
         indexes: ClassVar = [models.Index(fields=["request", "participant"])]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: question {self.question_id}"

@@ -213,6 +213,16 @@ WHITENOISE_USE_FINDERS = DEBUG or env_bool("WHITENOISE_USE_FINDERS", False)
 # --- Genomic data -------------------------------------------------------------------------
 CUSTODIAN_DATA_ROOT = Path(env("CUSTODIAN_DATA_ROOT", str(VAR_DIR / "data")) or "data")
 
+# --- Access requests ------------------------------------------------------------------------
+# Uploaded ethics approvals: outside the web root, served only through a permission check.
+CUSTODIAN_PRIVATE_ROOT = Path(env("CUSTODIAN_PRIVATE_ROOT", str(VAR_DIR / "private")) or "private")
+CUSTODIAN_ETHICS_MAX_BYTES = int(env("CUSTODIAN_ETHICS_MAX_BYTES", str(10 * 1024 * 1024)) or 0)
+CUSTODIAN_COAPPLICANT_INVITATION_DAYS = int(
+    env("CUSTODIAN_COAPPLICANT_INVITATION_DAYS", "14") or 14
+)
+# An approval's default length; a dataset's TS time limit always ends it sooner.
+CUSTODIAN_GRANT_DAYS = int(env("CUSTODIAN_GRANT_DAYS", "365") or 365)
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

@@ -1,3 +1,0 @@
-"""Reads on access requests, reviews and grants."""
-
-from __future__ import annotations

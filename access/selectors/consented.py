@@ -1,0 +1,202 @@
+"""Which of a dataset's samples a request may use now, and why the others are out.
+
+Everything here is one SQL query per question asked (never a loop over participants), so
+the review page and the delivery task see the same answer at 100,000 samples:
+
+- the participant's current consent must be approved by the matcher for the request's
+  purpose, for every country of use (the consent projection's cohort filter);
+- or the participant answered "ask me each time" and, for this request, said yes to every
+  question raised, on the consent they still hold;
+- "no further use" withdrawals and suspended consents are always out; unlinked samples are
+  out; a community's samples are out until its governance committee approved the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+
+from access.models import AccessRequest, CommitteeReview, RequestQuestion, ReviewDecision
+from access.purpose import research_purposes
+from consent.duo import InvalidPurposeError, ResearchPurpose, UnknownDiseaseError
+from consent.duo.matcher import SENSITIVE_AREAS
+from consent.meanings import cohort_q
+from consent.models import ConsentStatus, Participant, QuestionStatus
+from datasets.models import CommitteeKind, Dataset, LinkStatus, Sample
+from datasets.selectors import SMALL_COUNT, display_count
+
+_CONSENT = "participant__current_consent__"
+_NOBODY = Q(pk__in=[])
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """The same filter, one relation further away (CurrentConsent fields seen from Sample)."""
+    rebuilt = Q()
+    rebuilt.connector, rebuilt.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            rebuilt.children.append(_prefixed(child, prefix))
+        else:
+            key, value = child
+            rebuilt.children.append((f"{prefix}{key}", value))
+    return rebuilt
+
+
+def consent_purposes(request: AccessRequest) -> list[ResearchPurpose]:
+    """The purposes a participant's own consent is checked against.
+
+    Sensitive areas send a request to the committee; they are not something a participant
+    consented to or refused, so once the committee has reviewed the request they do not
+    take anybody out of the cohort.
+    """
+    plain = dict.fromkeys(SENSITIVE_AREAS, False)
+    return [replace(p, **plain) for p in research_purposes(request)]
+
+
+def consenting_consent_q(request: AccessRequest) -> Q:
+    """A filter on CurrentConsent: consent that permits the request's purpose in every country."""
+    try:
+        purposes = consent_purposes(request)
+    except (InvalidPurposeError, UnknownDiseaseError):
+        return _NOBODY
+    q = Q()
+    for purpose in purposes:
+        q &= cohort_q(purpose)
+    return q
+
+
+def _releasable(prefix: str = _CONSENT) -> Q:
+    return Q(**{f"{prefix}suspended": False}) & ~Q(**{f"{prefix}status": ConsentStatus.NO_USE})
+
+
+def _questions(request: AccessRequest) -> QuerySet[RequestQuestion]:
+    return RequestQuestion.objects.filter(
+        request=request,
+        participant=OuterRef("participant"),
+        consent_sequence=OuterRef(f"{_CONSENT}sequence"),
+    )
+
+
+def said_yes_q(request: AccessRequest) -> Q:
+    """Samples whose participant answered yes to every question raised for this request."""
+    questions = _questions(request)
+    not_yes = questions.exclude(question__status=QuestionStatus.ANSWERED, question__answer="yes")
+    return Exists(questions) & ~Exists(not_yes) & _releasable()
+
+
+def asked_q(request: AccessRequest) -> Q:
+    """Samples whose participant has a question for this request (answered or not)."""
+    return Exists(_questions(request))
+
+
+def approved_communities(request: AccessRequest) -> list[int]:
+    return list(
+        CommitteeReview.objects.filter(
+            request=request,
+            review_round=request.review_round,
+            committee__kind=CommitteeKind.COMMUNITY,
+            decision=ReviewDecision.APPROVED,
+        ).values_list("committee_id", flat=True)
+    )
+
+
+def _community_ok(request: AccessRequest) -> Q:
+    return Q(community__isnull=True) | Q(community_id__in=approved_communities(request))
+
+
+def consenting_sample_q(request: AccessRequest) -> Q:
+    """A filter on Sample: the samples this request may use now (any dataset)."""
+    consent = _prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
+    return Q(link=LinkStatus.LINKED) & _community_ok(request) & consent
+
+
+def consenting_samples(request: AccessRequest, dataset: Dataset) -> QuerySet[Sample]:
+    return Sample.objects.filter(Q(dataset=dataset) & consenting_sample_q(request))
+
+
+def consenting_participants(request: AccessRequest) -> QuerySet[Participant]:
+    """Participants whose samples in the request's datasets the request may use now."""
+    samples = Sample.objects.filter(
+        Q(dataset__in=request.datasets.all()) & consenting_sample_q(request)
+    )
+    return Participant.objects.filter(pk__in=samples.values("participant_id"))
+
+
+# --- the review page's breakdown ---------------------------------------------------------------
+
+
+class Exclusion:
+    """Why a sample is out, in the order the review page explains them."""
+
+    UNLINKED = "unlinked"
+    COMMUNITY = "community"
+    NO_CONSENT = "no_consent"
+    WITHDRAWN = "withdrawn"
+    SUSPENDED = "suspended"
+    CONSENTING = "consenting"
+    ASK_PENDING = "ask_pending"
+    NARROWER = "narrower"
+
+
+EXCLUSION_TEXT = {
+    Exclusion.UNLINKED: "not linked to a participant (never delivered)",
+    Exclusion.COMMUNITY: "community approval pending",
+    Exclusion.NO_CONSENT: "no consent recorded",
+    Exclusion.WITHDRAWN: "withdrawn (no further use)",
+    Exclusion.SUSPENDED: "consent suspended until the participant reviews a new version",
+    Exclusion.ASK_PENDING: "“ask me each time”: not answered yes yet",
+    Exclusion.NARROWER: "consent does not cover this purpose",
+}
+
+
+@dataclass(frozen=True)
+class ConsentBreakdown:
+    total: int
+    consenting: int
+    excluded: dict[str, int]
+
+    @property
+    def consenting_display(self) -> str:
+        return display_count(self.consenting)
+
+    @property
+    def excluded_rows(self) -> list[tuple[str, str]]:
+        """(reason, count safe to show) for each reason that applies, in order."""
+        return [
+            (EXCLUSION_TEXT[key], display_count(n))
+            for key in EXCLUSION_TEXT
+            if (n := self.excluded.get(key, 0))
+        ]
+
+    @property
+    def suppressed(self) -> bool:
+        return self.consenting < SMALL_COUNT
+
+
+def consent_breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
+    """Counts of the dataset's samples by the first reason that keeps each out: one query."""
+    consent = _prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
+    category = Case(
+        When(~Q(link=LinkStatus.LINKED), then=Value(Exclusion.UNLINKED)),
+        When(~_community_ok(request), then=Value(Exclusion.COMMUNITY)),
+        When(**{f"{_CONSENT}isnull": True}, then=Value(Exclusion.NO_CONSENT)),
+        When(**{f"{_CONSENT}status": ConsentStatus.NO_USE}, then=Value(Exclusion.WITHDRAWN)),
+        When(**{f"{_CONSENT}suspended": True}, then=Value(Exclusion.SUSPENDED)),
+        When(consent, then=Value(Exclusion.CONSENTING)),
+        When(asked_q(request), then=Value(Exclusion.ASK_PENDING)),
+        default=Value(Exclusion.NARROWER),
+        output_field=CharField(),
+    )
+    rows = (
+        Sample.objects.filter(dataset=dataset)
+        .annotate(category=category)
+        .values("category")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {row["category"]: row["n"] for row in rows}
+    consenting = counts.pop(Exclusion.CONSENTING, 0)
+    return ConsentBreakdown(
+        total=consenting + sum(counts.values()), consenting=consenting, excluded=counts
+    )

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from access.services.grants import access_requests_expire
+from access.services.requests import access_request_review_start
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
+def start_review_task(request_id: int) -> bool:
+    """Does nothing unless the request is still submitted (a redelivery is a no-op)."""
+    return access_request_review_start(request_id=request_id) is not None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def expire_access_task() -> dict[str, Any]:
+    return access_requests_expire()

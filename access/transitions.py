@@ -1,0 +1,21 @@
+"""The access request's life, as one table used by every path (web, API, tasks, admin)."""
+
+from __future__ import annotations
+
+from access.models import RequestStatus
+
+S = RequestStatus
+
+# Approval and rejection follow the committees' decisions; revocation is a chair's act and
+# expiry a matter of time (a beat task records it; grants stop at their end regardless).
+REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.SUBMITTED: frozenset({S.UNDER_REVIEW, S.WITHDRAWN}),
+    S.UNDER_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.RETURNED}),
+    S.RETURNED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.REVOKED, S.EXPIRED}),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.REVOKED: frozenset(),
+    S.EXPIRED: frozenset(),
+}

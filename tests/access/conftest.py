@@ -1,0 +1,154 @@
+"""Access fixtures: a DAC with its agreement, a released dataset whose samples belong to
+participants with known consent, and a complete draft request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from access.models import AccessRequest
+from access.services import access_request_create, agreement_publish, agreements_accept
+from consent.models import ConsentVersion, Participant
+from datasets.models import Committee, CommitteeKind, Dataset, DatasetStatus, LinkStatus, Sample
+from portal.models import Role, User
+from tests.consent.conftest import ALL_YES, give, make_version
+from tests.factories import CommitteeFactory, ParticipantFactory, UserFactory
+
+AGREEMENT_TEXT = "We will keep the data secure and use it only for the approved project."
+
+
+@pytest.fixture
+def consent_version(steward: User) -> ConsentVersion:
+    from consent.services import consent_version_publish
+
+    return consent_version_publish(actor=steward, version=make_version(steward))
+
+
+@pytest.fixture
+def third_member(db: None) -> User:
+    return UserFactory(
+        email="third.member@example.org",
+        full_name="Toni Third",
+        role=Role.DAC_MEMBER,
+        institution="Other Institute",
+    )
+
+
+@pytest.fixture
+def dac(dac_chair: User, dac_member: User, third_member: User) -> Committee:
+    """The dataset's DAC: the chair and two members (a majority is two votes)."""
+    committee = Committee.objects.get(name="Test DAC")
+    committee.members.add(third_member)
+    return committee
+
+
+@pytest.fixture
+def other_dac_member(db: None) -> User:
+    member = UserFactory(email="other.dac@example.org", role=Role.DAC_CHAIR)
+    committee = CommitteeFactory(name="Other DAC")
+    committee.chairs.add(member)
+    committee.members.add(member)
+    return member
+
+
+@pytest.fixture
+def agreement(steward: User, dac: Committee) -> Any:
+    return agreement_publish(actor=steward, committee=dac, text=AGREEMENT_TEXT)
+
+
+def participant_with(version: ConsentVersion, answers: dict[str, str], **user: Any) -> Participant:
+    participant = ParticipantFactory(**{f"user__{k}": v for k, v in user.items()})
+    give(participant, version, answers)
+    return participant
+
+
+def released_dataset(
+    steward: User, committee: Committee, title: str = "Test cohort", **conditions: Any
+) -> Dataset:
+    """A released dataset made directly: releasing files is the datasets app's business."""
+    conditions.setdefault("permission", "GRU")
+    dataset = Dataset.objects.create(
+        title=title,
+        committee=committee,
+        created_by=steward,
+        status=DatasetStatus.RELEASED,
+        released_at=timezone.now(),
+        **conditions,
+    )
+    dataset.accession = f"CDS{dataset.pk:06d}"
+    dataset.save(update_fields=["accession"])
+    return dataset
+
+
+def link_sample(
+    dataset: Dataset,
+    participant: Participant | None,
+    sample_id: str,
+    community: Committee | None = None,
+) -> Sample:
+    return Sample.objects.create(
+        dataset=dataset,
+        sample_id=sample_id,
+        participant=participant,
+        link=LinkStatus.LINKED if participant else LinkStatus.UNLINKED,
+        community=community,
+    )
+
+
+@dataclass
+class Cohort:
+    dataset: Dataset
+    consenting: list[Participant]
+    refusing: list[Participant]
+
+
+@pytest.fixture
+def cohort(steward: User, dac: Committee, consent_version: ConsentVersion) -> Cohort:
+    """Six participants who said yes to everything and two who said no to any research."""
+    dataset = released_dataset(steward, dac)
+    consenting = [participant_with(consent_version, ALL_YES) for _ in range(6)]
+    refusing = [
+        participant_with(consent_version, {**ALL_YES, "general": "no", "health": "no"})
+        for _ in range(2)
+    ]
+    for n, person in enumerate([*consenting, *refusing]):
+        link_sample(dataset, person, f"S{n:03d}")
+    return Cohort(dataset, consenting, refusing)
+
+
+COMPLETE = {
+    "title": "Variants in heart disease",
+    "lay_summary": "We look for DNA changes linked to heart disease.",
+    "scientific_abstract": "A case-control association study of rare coding variants.",
+    "primary_use": "HMB",
+    "countries": ["GB"],
+    "institution": "Example University",
+    "signing_official_name": "Sigrid Official",
+    "signing_official_email": "official@example.org",
+    "security_attestation": True,
+}
+
+
+def complete_draft(researcher: User, *datasets: Dataset, **changes: Any) -> AccessRequest:
+    return access_request_create(
+        actor=researcher, dataset_ids=[d.pk for d in datasets], **{**COMPLETE, **changes}
+    )
+
+
+@pytest.fixture
+def draft(researcher: User, cohort: Cohort, agreement: Any) -> AccessRequest:
+    request = complete_draft(researcher, cohort.dataset)
+    agreements_accept(actor=researcher, request=request)
+    return request
+
+
+@pytest.fixture
+def community(dac_chair: User) -> Committee:
+    chair = UserFactory(email="elder@nation.example", full_name="Ela Elder", role=Role.DAC_CHAIR)
+    committee = CommitteeFactory(name="Nation governance committee", kind=CommitteeKind.COMMUNITY)
+    committee.chairs.add(chair)
+    committee.members.add(chair)
+    return committee
