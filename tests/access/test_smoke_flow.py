@@ -27,3 +27,16 @@ def test_flow(
     assert Grant.objects.filter(request=request).count() == 1
     b = consent_breakdown(request, cohort.dataset)
     assert (b.consenting, b.excluded) == (6, {"narrower": 2})
+
+
+def test_panels(draft, researcher, dac_chair, dac_member, cohort, django_capture_on_commit_callbacks) -> None:
+    from access.selectors.requests import committee_queue, review_panels, data_uses_for_participant
+
+    with django_capture_on_commit_callbacks(execute=True):
+        request = access_request_submit(actor=researcher, request=draft)
+    request.refresh_from_db()
+    panels = review_panels(request, dac_member)
+    assert panels[0].can_vote and not panels[0].can_decide
+    q = committee_queue(dac_member)
+    assert q.total == 1 and q.waiting_for_me == 1
+    assert data_uses_for_participant(cohort.consenting[0]) == []

@@ -1,0 +1,1 @@
+"""Reads on access requests: lists, the queue, review panels, consent counts, agreements."""
