@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/datasets/", include("datasets.api_urls")),
+    path("api/v1/access/", include("access.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",

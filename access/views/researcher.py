@@ -1,10 +1,10 @@
+"""Researchers' pages: my requests, the new-request wizard, the request page."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from consent.selectors import participant_for_user
-from datasets.selectors import committees_of
 from portal.decorators import role_required
 from portal.models import Role
 
@@ -14,14 +14,10 @@ def researcher_home(request: HttpRequest) -> HttpResponse:
     return render(request, "access/researcher_home.html")
 
 
-@role_required(Role.DAC_MEMBER, Role.DAC_CHAIR)
-def dac_home(request: HttpRequest) -> HttpResponse:
-    committees = committees_of(request.user)
-    return render(request, "access/dac_home.html", {"committees": committees})
+def _todo(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    raise Http404("Not built yet.")
 
 
-@role_required(Role.PARTICIPANT)
-def data_use(request: HttpRequest) -> HttpResponse:
-    """ "Who used my data": lives with the deliveries it lists, linked from the participant menu."""
-    participant = participant_for_user(request.user)
-    return render(request, "access/data_use.html", {"uses": [], "participant": participant})
+request_new = request_detail = request_edit = request_submit = request_withdraw = _todo
+request_renew = request_pdf = coapplicant_invite = coapplicant_cancel = agreements_accept = _todo
+ethics_upload = ethics_download = invitation = _todo
