@@ -35,8 +35,10 @@ def transition(
     """
     current = getattr(obj, field)
     if to not in table.get(current, frozenset()):
-        label = obj._meta.verbose_name
-        raise TransitionError(f"A {label} that is {current} cannot become {to.value}.")
+        label = str(obj._meta.verbose_name)
+        article = "An" if label[:1] in "aeiou" else "A"
+        now, then = str(current).replace("_", " "), to.value.replace("_", " ")
+        raise TransitionError(f"{article} {label} that is {now} cannot become {then}.")
     updated = (
         type(obj)
         ._default_manager.filter(pk=obj.pk, **{field: current})
