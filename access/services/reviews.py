@@ -179,8 +179,10 @@ def review_decide(
             )
         datasets = review_datasets(review)
         outcome = review_match(request, datasets)
-        departs = (decision == ReviewDecision.APPROVED and outcome != Outcome.APPROVE) or (
-            decision == ReviewDecision.REJECTED and outcome == Outcome.APPROVE
+        # A community decides by its own authority (CARE), not by the datasets' DUO terms.
+        departs = not committee.is_community and (
+            (decision == ReviewDecision.APPROVED and outcome != Outcome.APPROVE)
+            or (decision == ReviewDecision.REJECTED and outcome == Outcome.APPROVE)
         )
         if departs and not justification:
             raise AccessError(
