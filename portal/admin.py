@@ -1,13 +1,40 @@
+"""Admin for operators. A person's roles change only through `user_roles_set` (audited)."""
+
 from __future__ import annotations
 
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from typing import Any
 
-from portal.models import AuditEvent, User
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
+
+from portal.exceptions import PortalError
+from portal.models import AuditEvent, Role, User
+from portal.services import user_roles_set
+
+
+def _roles_field() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A person may hold several roles; /home/ opens the highest of them.",
+    )
+
+
+class UserRolesChangeForm(UserChangeForm):
+    roles = _roles_field()
+
+
+class UserRolesCreationForm(AdminUserCreationForm):
+    roles = _roles_field()
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserRolesChangeForm
+    add_form = UserRolesCreationForm
     ordering = ("email",)
     list_display = ("email", "full_name", "roles_display", "is_active", "email_verified")
     list_filter = ("is_active", "is_staff")
@@ -19,6 +46,22 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"fields": ("email", "full_name", "roles", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        roles_changed = not change or "roles" in form.changed_data
+        if roles_changed:
+            # The roles are written by the service below (locked and audited), not here.
+            obj.roles = list(form.initial.get("roles") or []) if change else []
+        super().save_model(request, obj, form, change)
+        if roles_changed:
+            try:
+                user_roles_set(
+                    actor=request.user,  # type: ignore[arg-type]
+                    user=obj,
+                    roles=form.cleaned_data["roles"],
+                )
+            except PortalError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
 
 
 @admin.register(AuditEvent)

@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from portal.models import Role
+
 
 class OtpSessionScheme(SessionScheme):
     """Documents the OTP-aware session authentication as the cookie scheme it is."""
@@ -43,7 +45,9 @@ class ApiRootApi(APIView):
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField()
-    role = serializers.CharField()
+    # Kept for existing clients: the role /home/ follows; `roles` lists every role held.
+    role = serializers.CharField(source="primary_role", allow_null=True)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
     institution = serializers.CharField()
 
 

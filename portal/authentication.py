@@ -28,7 +28,7 @@ class OtpSessionAuthentication(SessionAuthentication):
 
 
 def has_role(request: Request, *roles: Role) -> bool:
-    return bool(request.user.is_authenticated and request.user.role in roles)
+    return bool(request.user.is_authenticated and request.user.has_role(*roles))
 
 
 class IsParticipant(BasePermission):

@@ -5,9 +5,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from portal.models import Role
+from portal.models import ROLE_PRIORITY, Role, User
 
-# (label, url name) per role: the navigation shows only what the role may use.
+# (label, url name) per role: the navigation shows only what the person's roles may use.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.PARTICIPANT: [("My consent", "consent:home"), ("Who used my data", "access:data_use")],
     Role.RESEARCHER: [("My applications", "access:researcher_home"), ("API", "api_docs")],
@@ -24,9 +24,20 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def navigation_for(user: User) -> list[tuple[str, str]]:
+    """The union of the menus of every role the user holds, in ROLE_PRIORITY order, each
+    page once (a DAC chair who is also a member sees "Review requests" once)."""
+    items: dict[str, tuple[str, str]] = {}
+    for role in ROLE_PRIORITY:
+        if user.has_role(role):
+            for label, url_name in NAVIGATION[role]:
+                items.setdefault(url_name, (label, url_name))
+    return list(items.values())
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    items = NAVIGATION.get(user.role, []) if user is not None and user.is_authenticated else []
+    items = navigation_for(user) if user is not None and user.is_authenticated else []
     return {
         "navigation": items,
         "require_otp": settings.CUSTODIAN_REQUIRE_OTP,

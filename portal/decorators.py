@@ -23,13 +23,13 @@ ROLE_PLURALS = {
 
 
 def role_required(*roles: Role) -> Callable[[View], View]:
-    """Signed-in users of the given roles only; others get the 403 page naming who may."""
+    """Signed-in users holding any of the given roles; others get the 403 page naming who may."""
 
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.role not in roles:
+            if not request.user.has_role(*roles):
                 names = " or ".join(ROLE_PLURALS[Role(r)] for r in roles)
                 raise PermissionDenied(f"This page is for {names}.")
             return view(request, *args, **kwargs)

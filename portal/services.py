@@ -1,6 +1,9 @@
-"""Writes on accounts: registration, invitations, activation, password reset, API tokens."""
+"""Writes on accounts: registration, invitations, activation, roles, password reset, API
+tokens."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -11,14 +14,22 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from portal.audit import audit_log
-from portal.exceptions import PortalError
-from portal.models import Role, User, normalize_email
+from portal.exceptions import PermissionError_, PortalError
+from portal.models import ROLE_PRIORITY, Role, User, normalize_email
 from portal.tasks import send_email_task
 from portal.tokens import check_link_token, make_link_token
 
 
 class AccountError(PortalError):
     code = "account_error"
+
+
+class UserActions:
+    CREATE = "user.create"
+    REGISTER = "user.register"
+    INVITE = "user.invite"
+    ROLES_SET = "user.roles_set"
+    ROLE_ADD = "user.role_add"
 
 
 def email_queue(*, to: str, template: str, context: dict[str, object]) -> None:
@@ -47,7 +58,9 @@ def _create_user(*, email: str, full_name: str, role: Role, **fields: object) ->
         raise AccountError(f"An account with the email {email} already exists.", code="duplicate")
     try:
         with transaction.atomic():
-            return User.objects.create_user(email, None, full_name=full_name, role=role, **fields)
+            return User.objects.create_user(
+                email, None, full_name=full_name, roles=[role], **fields
+            )
     except IntegrityError as exc:
         # Two requests raced past the check above.
         raise AccountError(
@@ -79,7 +92,7 @@ def user_create(
         )
         user.password = password_hash
         user.save(update_fields=["password"])
-        audit_log(actor=actor, action="user.create", target=user, after={"role": role})
+        audit_log(actor=actor, action=UserActions.CREATE, target=user, after={"role": role})
     return user
 
 
@@ -96,7 +109,9 @@ def researcher_register(*, email: str, full_name: str, institution: str, passwor
         )
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit_log(actor=None, action="user.register", target=user, after={"role": user.role})
+        audit_log(
+            actor=None, action=UserActions.REGISTER, target=user, after={"role": Role.RESEARCHER}
+        )
         email_queue(
             to=user.email,
             template="portal/email/verify_email.txt",
@@ -138,13 +153,69 @@ def user_invite(*, actor: User, email: str, full_name: str, role: Role) -> User:
         user = _create_user(email=email, full_name=full_name, role=role, is_active=False)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        audit_log(actor=actor, action="user.invite", target=user, after={"role": role})
+        audit_log(actor=actor, action=UserActions.INVITE, target=user, after={"role": role})
         email_queue(
             to=user.email,
             template="portal/email/invitation.txt",
             context={"user": user, "inviter": actor, "link": invitation_link(user)},
         )
     return user
+
+
+def _roles_write(*, actor: User | None, user: User, roles: list[str], action: str) -> User:
+    """Store the roles (in ROLE_PRIORITY order) under a lock, with their audit entry.
+
+    `is_staff` follows the steward role, as at creation: the admin is the stewards' tool.
+    """
+    ordered = [str(role) for role in ROLE_PRIORITY if role in roles]
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = list(locked.roles)
+        locked.roles = ordered
+        locked.is_staff = Role.STEWARD in ordered or locked.is_superuser
+        locked.save(update_fields=["roles", "is_staff"])
+        audit_log(
+            actor=actor,
+            action=action,
+            target=locked,
+            before={"roles": before},
+            after={"roles": ordered},
+        )
+    user.roles, user.is_staff = locked.roles, locked.is_staff
+    return locked
+
+
+def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
+    """A data steward gives a person exactly these roles (one or more)."""
+    if not actor.has_role(Role.STEWARD):
+        raise PermissionError_("Only data stewards change a person's roles.")
+    wanted = list(dict.fromkeys(str(role) for role in roles))
+    unknown = [role for role in wanted if role not in Role.values]
+    if unknown:
+        raise AccountError(
+            f"Unknown role: {', '.join(unknown)}. The roles are: {', '.join(Role.values)}.",
+            code="invalid",
+        )
+    if not wanted:
+        raise AccountError(
+            f"{user.email} needs at least one role: an account without a role has no home.",
+            code="invalid",
+        )
+    return _roles_write(actor=actor, user=user, roles=wanted, action=UserActions.ROLES_SET)
+
+
+def user_role_add(*, actor: User | None, user: User, role: Role) -> User:
+    """Add one role to those the person holds; the caller has checked that the actor may
+    (a steward linking a guardian, or appointing someone to a committee). No-op if held."""
+    with transaction.atomic():
+        # Read under the lock: the caller's copy may be older than another steward's change.
+        held = User.objects.select_for_update().values_list("roles", flat=True).get(pk=user.pk)
+        if role in held:
+            user.roles = list(held)
+            return user
+        return _roles_write(
+            actor=actor, user=user, roles=[*held, role], action=UserActions.ROLE_ADD
+        )
 
 
 def invitation_link(user: User) -> str:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -44,7 +45,11 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect(HOME_BY_ROLE[Role(request.user.role)])
+    # Several roles: the home of the highest in ROLE_PRIORITY; the menu links to the others.
+    role = request.user.primary_role
+    if role is None:
+        raise PermissionDenied("Your account has no role yet: ask a data steward to give it one.")
+    return redirect(HOME_BY_ROLE[role])
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -70,6 +70,7 @@ def test_api_me_with_token_gives_the_users_details(researcher: User) -> None:
         "email": "researcher@example.org",
         "full_name": "Riley Researcher",
         "role": "researcher",
+        "roles": ["researcher"],
         "institution": "Example University",
     }
 

@@ -63,7 +63,7 @@ def test_invitation_enrolment_creates_inactive_participant_and_emails_link(
     assert participant.enrolled_by == steward
     user = participant.user
     assert user.email == "alex@example.org"
-    assert user.role == Role.PARTICIPANT
+    assert user.roles == [Role.PARTICIPANT]
     assert not user.is_active
     assert not user.has_usable_password()
     assert len(mail.outbox) == 1

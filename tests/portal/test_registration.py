@@ -56,7 +56,7 @@ def test_register_creates_inactive_researcher_and_sends_confirmation(
     assert "We sent a confirmation link to <strong>robin@example.org</strong>" in (
         response.content.decode()
     )
-    assert user.role == Role.RESEARCHER
+    assert user.roles == [Role.RESEARCHER]
     assert user.full_name == "Robin Newcomer"
     assert user.institution == "Example Institute"
     assert not user.is_active
