@@ -133,9 +133,9 @@ def records_of(participant: Participant) -> QuerySet[ConsentRecord]:
 def record_for(user: User, record_id: int) -> ConsentRecord | None:
     """A record the user may see: their own as a participant, any as a steward."""
     records = ConsentRecord.objects.select_related("participant", "version__document", "proxy")
-    if user.role == Role.STEWARD:
+    if user.has_role(Role.STEWARD):
         return records.filter(pk=record_id).first()
-    if user.role == Role.PARTICIPANT:
+    if user.has_role(Role.PARTICIPANT):
         return records.filter(pk=record_id, participant__user=user).first()
     return None
 

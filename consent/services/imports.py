@@ -296,21 +296,24 @@ class _Checker:
         )
         for study_id in sorted(enrolled, key=self.study_ids.__getitem__):
             self.problem(self.study_ids[study_id], f"study ID {study_id} is already enrolled.")
-        accounts = dict(
-            User.objects.filter(email__in=[*self.emails, *self.proxies]).values_list(
-                "email", "role"
+        accounts = {
+            user.email: user
+            for user in User.objects.filter(email__in=[*self.emails, *self.proxies]).only(
+                "email", "roles"
             )
-        )
+        }
         for email, line in self.emails.items():
             if email in accounts:
                 self.problem(line, f"an account with the email {email} already exists.")
         for email, (line, _) in self.proxies.items():
-            role = accounts.get(email)
-            if role is not None and role != Role.PROXY:
+            account = accounts.get(email)
+            # As proxy_link: a participant's account may also be a guardian's (it gains the
+            # proxy role); any other account is refused.
+            if account is not None and not account.has_role(Role.PROXY, Role.PARTICIPANT):
                 self.problem(
                     line,
                     f"proxy_email {email} belongs to an account that is not a proxy "
-                    f"({Role(role).label.lower()}).",
+                    f"({account.roles_display.lower() or 'no role'}).",
                 )
         failed = {problem.line for problem in self.problems}
         self.rows = [row for row in self.rows if row.line not in failed]

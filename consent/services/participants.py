@@ -12,7 +12,7 @@ from consent.models import Participant, ParticipantProxy
 from consent.services.errors import ConsentError
 from portal.audit import audit_log
 from portal.models import Role, User, normalize_email
-from portal.services import email_queue, invitation_link, user_invite
+from portal.services import email_queue, invitation_link, user_invite, user_role_add
 
 
 def participant_enrol(
@@ -35,7 +35,9 @@ def participant_enrol(
             raise ConsentError(f"The study ID {study_id} is already enrolled.", code="duplicate")
         if account is None:
             user = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PARTICIPANT)
-        elif account.role != Role.PARTICIPANT:
+        elif not account.has_role(Role.PARTICIPANT):
+            # Refused, not promoted: enrolling someone's existing staff or guardian account
+            # as a research participant is a decision for the person, not a side effect.
             raise ConsentError(f"{account.email} is not a participant account.", code="invalid")
         elif Participant.objects.filter(user=account).exists():
             raise ConsentError(f"{account.email} is already enrolled.", code="duplicate")
@@ -96,7 +98,18 @@ def proxy_link(
         proxy = User.objects.filter(email=normalize_email(email)).first()
         if proxy is None:
             proxy = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PROXY)
-        elif proxy.role != Role.PROXY:
+        elif proxy.pk == participant.user_id:
+            raise ConsentError(
+                f"{proxy.email} is {participant.study_id}'s own account: a child cannot be "
+                "their own guardian.",
+                code="invalid",
+            )
+        elif proxy.has_role(Role.PARTICIPANT) and not proxy.has_role(Role.PROXY):
+            # A guardian who is also a participant keeps one account and gains the proxy
+            # role (their menu then offers both). Staff and researcher accounts are still
+            # refused: a guardian signs with a personal account, not a work one.
+            proxy = user_role_add(actor=actor, user=proxy, role=Role.PROXY)
+        elif not proxy.has_role(Role.PROXY):
             raise ConsentError(f"{proxy.email} is not a proxy account.", code="invalid")
         if participant.proxies.filter(proxy=proxy, ended_at__isnull=True).exists():
             raise ConsentError(

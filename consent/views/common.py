@@ -33,11 +33,20 @@ def user_of(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+def _acts_as_proxy(request: HttpRequest) -> bool:
+    # A guardian who is also a participant acts for a child once they chose one on their
+    # proxy home; until then (and without the proxy role) the consent is their own.
+    user = user_of(request)
+    if not user.has_role(Role.PROXY):
+        return False
+    return not user.has_role(Role.PARTICIPANT) or ACTING_FOR in request.session
+
+
 def acting_participant(request: HttpRequest) -> Participant:
     """The participant whose consent this request is about: the user's own, or, for a
     proxy, the child they chose on their home page (while their authority lasts)."""
     user = user_of(request)
-    if user.role == Role.PROXY:
+    if _acts_as_proxy(request):
         participant = selectors.proxied_participant(user, request.session.get(ACTING_FOR))
     else:
         participant = selectors.participant_for_user(user)
@@ -48,7 +57,7 @@ def acting_participant(request: HttpRequest) -> Participant:
 
 def acting_proxy(request: HttpRequest) -> User | None:
     user = user_of(request)
-    return user if user.role == Role.PROXY else None
+    return user if _acts_as_proxy(request) else None
 
 
 def posted(request: HttpRequest) -> Any:

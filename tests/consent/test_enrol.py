@@ -42,7 +42,7 @@ def test_enrol_creates_participant_with_invited_account(steward: User) -> None:
     user = participant.user
     assert user.email == "jo.bloggs@example.org"
     assert user.full_name == "Jo Bloggs"
-    assert user.role == Role.PARTICIPANT
+    assert user.roles == [Role.PARTICIPANT]
     assert not user.is_active
     assert not user.email_verified
     assert not user.has_usable_password()

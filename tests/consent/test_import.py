@@ -29,17 +29,17 @@ def test_import_enrols_everyone_and_links_the_guardian(steward: User) -> None:
     assert [p.study_id for p in result.participants] == ["S-1", "S-2"]
     assert result.proxies == 1
     ann = Participant.objects.get(study_id="S-1")
-    assert (ann.user.email, ann.user.full_name, ann.user.role) == (
+    assert (ann.user.email, ann.user.full_name, ann.user.roles) == (
         "ann@example.org",
         "Ann Jones",
-        Role.PARTICIPANT,
+        [Role.PARTICIPANT],
     )
     assert ann.date_of_birth == dt.date(1980, 4, 12)
     assert ann.enrolled_by == steward
     assert not ann.user.is_active
     link = ParticipantProxy.objects.get()
     assert link.participant.study_id == "S-2"
-    assert (link.proxy.email, link.proxy.role) == ("rhian@example.org", Role.PROXY)
+    assert (link.proxy.email, link.proxy.roles) == ("rhian@example.org", [Role.PROXY])
 
 
 def test_import_emails_invitations_only_after_commit(

@@ -103,7 +103,10 @@ def test_import_page_content_checked_by_one_steward_cannot_be_posted_by_another(
     steward: User, sign_in: Any, django_user_model: Any
 ) -> None:
     other = django_user_model.objects.create_user(
-        "other.steward@example.org", "correct horse battery staple", full_name="O S", role="steward"
+        "other.steward@example.org",
+        "correct horse battery staple",
+        full_name="O S",
+        roles=["steward"],
     )
     token = _signed_content(_upload(sign_in(steward), GOOD).content.decode())
 

@@ -15,7 +15,7 @@ from consent.services import (
     proxy_majority_handover,
 )
 from consent.tasks import proxy_majority_check_task
-from portal.models import Role, User
+from portal.models import AuditEvent, Role, User
 from tests.conftest import signed_in_client
 from tests.consent.conftest import ALL_YES
 from tests.factories import UserFactory
@@ -124,9 +124,67 @@ def test_linking_a_new_guardian_invites_them(
             full_name="New Guardian",
         )
 
-    assert link.proxy.role == Role.PROXY
+    assert link.proxy.roles == [Role.PROXY]
     assert link.proxy.email == "new.guardian@example.org"
     assert mail.outbox[-1].subject == "Your invitation to Custodian"
+
+
+def test_linking_a_participant_as_guardian_adds_the_proxy_role(
+    steward: User, child: Participant, other_participant: User
+) -> None:
+    link = proxy_link(
+        actor=steward, participant=child, email=other_participant.email, full_name="Ignored"
+    )
+
+    other_participant.refresh_from_db()
+    assert link.proxy == other_participant
+    assert other_participant.roles == [Role.PARTICIPANT, Role.PROXY]
+    event = AuditEvent.objects.get(action="user.role_add")
+    assert (event.actor, event.before, event.after) == (
+        steward,
+        {"roles": ["participant"]},
+        {"roles": ["participant", "proxy"]},
+    )
+
+
+def test_linking_a_staff_account_as_guardian_is_refused(
+    steward: User, child: Participant, researcher: User
+) -> None:
+    with pytest.raises(ConsentError) as refused:
+        proxy_link(actor=steward, participant=child, email=researcher.email, full_name="R")
+
+    assert refused.value.message == "researcher@example.org is not a proxy account."
+    researcher.refresh_from_db()
+    assert researcher.roles == [Role.RESEARCHER]
+    assert not ParticipantProxy.objects.exists()
+
+
+def test_linking_the_child_as_their_own_guardian_is_refused(
+    steward: User, child: Participant
+) -> None:
+    with pytest.raises(ConsentError) as refused:
+        proxy_link(actor=steward, participant=child, email=child.user.email, full_name="Self")
+
+    assert refused.value.message == (
+        f"participant@example.org is {child.study_id}'s own account: a child cannot be their "
+        "own guardian."
+    )
+    assert child.user.roles == [Role.PARTICIPANT]
+
+
+def test_participant_who_is_a_guardian_sees_own_consent_until_choosing_the_child(
+    steward: User, child: Participant, other_participant: User
+) -> None:
+    proxy_link(actor=steward, participant=child, email=other_participant.email, full_name="O")
+    client = signed_in_client(other_participant)
+
+    own = client.get("/consent/").content.decode()
+    client.post("/consent/proxy/", {"participant": child.pk})
+    for_child = client.get("/consent/").content.decode()
+
+    assert "You are acting as guardian for" not in own
+    assert other_participant.participant.study_id in own
+    assert "You are acting as guardian for <strong>Pat Participant</strong>" in for_child
 
 
 def test_majority_date_handles_leap_day() -> None:

@@ -61,7 +61,7 @@ def test_linking_a_new_guardian_invites_them(
         "mother",
         steward,
     )
-    assert link.proxy.role == Role.PROXY
+    assert link.proxy.roles == [Role.PROXY]
     assert [m.to for m in mail.outbox] == [["gwen@example.org"]]
     page = client.get("/consent/participants/").content.decode()
     assert (

@@ -31,10 +31,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        steward = User.objects.filter(
-            email=normalize_email(options["steward"]), role=Role.STEWARD
-        ).first()
-        if steward is None:
+        steward = User.objects.filter(email=normalize_email(options["steward"])).first()
+        if steward is None or not steward.has_role(Role.STEWARD):
             raise CommandError(f"No data steward has the email {options['steward']}.")
         path: Path = options["file"]
         try:
