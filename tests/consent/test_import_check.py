@@ -181,6 +181,29 @@ def test_check_accepts_siblings_with_the_same_guardian_and_an_existing_guardian(
     assert check.proxies == 2
 
 
+def test_check_accepts_an_enrolled_participant_as_guardian() -> None:
+    # proxy_link gives them the proxy role beside their own participant role.
+    ParticipantFactory(user__email="parent@example.org")
+
+    check = participants_import_check(
+        content="\n".join(
+            [HEADER, f"S-1,kid@example.org,Kid K,en,{CHILD},parent@example.org,Pam Parent"]
+        ).encode()
+    )
+
+    assert check.problems == ()
+    assert check.proxies == 1
+
+
+def test_check_names_every_role_of_an_account_that_cannot_be_a_guardian() -> None:
+    UserFactory(email="both@example.org", roles=[Role.RESEARCHER, Role.DAC_MEMBER])
+
+    assert _problems(f"S-1,a@example.org,A,en,{CHILD},both@example.org,Bo Both") == [
+        "Line 2: proxy_email both@example.org belongs to an account that is not a proxy "
+        "(dac member, researcher)."
+    ]
+
+
 def test_check_reports_one_guardian_email_with_two_names() -> None:
     assert _problems(
         f"S-1,a@example.org,A,en,{CHILD},gina@example.org,Gina G",
