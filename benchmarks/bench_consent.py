@@ -95,7 +95,7 @@ def build(published_version_id: int, steward_id: int) -> dict[str, float]:
                 status = "no_contact"
             users.write(
                 f"{user_id}\t{password}\tparticipant{user_id}@bench.test\tBench Person {n}\t"
-                f"participant\t\tt\tf\tt\t{now.isoformat()}\tf\n"
+                f'["participant"]\t\tt\tf\tt\t{now.isoformat()}\tf\n'
             )
             participants.write(
                 f"{user_id}\t{user_id}\tB-{n:07d}\ten\t\\N\t{now.isoformat()}\t{steward_id}\n"
@@ -141,7 +141,7 @@ def build(published_version_id: int, steward_id: int) -> dict[str, float]:
         copies = [
             (
                 "portal_user",
-                "id, password, email, full_name, role, institution, is_active, is_staff, email_verified, date_joined, is_superuser",
+                "id, password, email, full_name, roles, institution, is_active, is_staff, email_verified, date_joined, is_superuser",
                 users,
             ),
             (
@@ -432,7 +432,7 @@ def main() -> None:
         from tests.consent.conftest import CHOICES  # the test suite's realistic choice set
 
         steward = User.objects.create_user(
-            "steward@bench.test", None, full_name="Bench Steward", role=Role.STEWARD
+            "steward@bench.test", None, full_name="Bench Steward", roles=[Role.STEWARD]
         )
         document = consent_document_create(actor=steward, name="Bench consent", country="GB")
         version = consent_version_publish(

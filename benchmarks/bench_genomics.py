@@ -246,7 +246,7 @@ def _validation_rows(folder: Path) -> tuple[list[Row], float | None]:
     """`datafile_validate` (the validation task's service) against `sha256sum`, one file."""
     data_root = _django(folder)
     from datasets import services
-    from datasets.models import DataFile, Dataset, FileStatus, Sample
+    from datasets.models import Committee, DataFile, FileStatus, Sample
     from portal.models import Role, User
 
     path = data_root / "big.vcf.gz"
@@ -256,10 +256,13 @@ def _validation_rows(folder: Path) -> tuple[list[Row], float | None]:
     size = path.stat().st_size
     _warm(path)
     steward = User.objects.create_user(
-        "bench@example.org", None, full_name="Bench Steward", role=Role.STEWARD
+        "bench@example.org", None, full_name="Bench Steward", roles=[Role.STEWARD]
     )
-    committee = Dataset._meta.get_field("committee").related_model.objects.create(
-        name="Bench DAC", contact_email="dac@example.org"
+    chair = User.objects.create_user(
+        "chair@example.org", None, full_name="Bench Chair", roles=[Role.DAC_CHAIR]
+    )
+    committee: Committee = services.committee_create(
+        actor=steward, name="Bench DAC", contact_email="dac@example.org", chairs=[chair]
     )
     dataset = services.dataset_create(
         actor=steward, title="Bench", committee=committee, permission="GRU"

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
-from datasets.selectors import committees
 from datasets.models import DataFile, DataFileFormat, Dataset
+from datasets.selectors import committees
 from portal.authentication import IsSteward, has_role
 from portal.models import Role
 

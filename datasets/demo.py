@@ -11,7 +11,14 @@ from typing import Any, TextIO
 
 from consent.models import Participant
 from datasets import services, synthetic
-from datasets.models import DataFile, Dataset, DatasetStatus, FileStatus, LinkStatus
+from datasets.models import (
+    Committee,
+    DataFile,
+    Dataset,
+    DatasetStatus,
+    FileStatus,
+    LinkStatus,
+)
 from datasets.paths import data_root as configured_root
 from portal.models import User
 
@@ -97,7 +104,7 @@ def _plans(
     ]
 
 
-def _dataset(steward: User, committee: Any, plan: _Plan) -> Dataset:
+def _dataset(steward: User, committee: Committee, plan: _Plan) -> Dataset:
     existing = Dataset.objects.filter(title=plan.title, created_by=steward).first()
     if existing is not None:
         return existing
@@ -149,7 +156,7 @@ def _complete(steward: User, dataset: Dataset, plan: _Plan, stdout: TextIO) -> N
 def seed_demo_datasets(
     *,
     steward: User,
-    committee: Any,
+    committee: Committee,
     participants: list[Participant],
     data_root: Path,
     stdout: TextIO,

@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from consent.duo import modifiers as duo_modifiers
 from consent.duo import permissions as duo_permissions
 from datasets.conditions import split_list
-from datasets.models import Dataset, LinkStatus
+from datasets.models import LinkStatus
 from datasets.paths import ListedFile
 from datasets.selectors import SampleRow, committees
 

@@ -155,7 +155,7 @@ def sample_link_counts(dataset: Dataset) -> dict[str, int]:
 def visible_datasets(user: User | Any) -> QuerySet[Dataset]:
     """Stewards see every dataset; everyone else (anonymous visitors too) released ones."""
     datasets = Dataset.objects.select_related("committee")
-    if getattr(user, "is_authenticated", False) and user.role == Role.STEWARD:
+    if getattr(user, "is_authenticated", False) and user.has_role(Role.STEWARD):
         return datasets
     return datasets.filter(status=DatasetStatus.RELEASED)
 

@@ -248,6 +248,6 @@ def catalogue_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "entry": entry,
         "dataset": entry.dataset,
         "signed_in": user.is_authenticated,
-        "is_researcher": user.is_authenticated and user.role == Role.RESEARCHER,
+        "is_researcher": user.is_authenticated and user.has_role(Role.RESEARCHER),
     }
     return render(request, "datasets/catalogue_detail.html", context)

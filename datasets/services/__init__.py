@@ -12,6 +12,15 @@ from datasets.services.base import (
     ReleaseError,
     SampleLinkError,
 )
+from datasets.services.committees import (
+    CommitteeActions,
+    CommitteeError,
+    committee_create,
+    committee_member_add,
+    committee_member_remove,
+    committee_update,
+    samples_assign_community,
+)
 from datasets.services.datasets import dataset_create, dataset_release, dataset_retire
 from datasets.services.registration import (
     FileEntry,
@@ -28,6 +37,8 @@ from datasets.services.validation import (
 )
 
 __all__ = [
+    "CommitteeActions",
+    "CommitteeError",
     "DatasetError",
     "DatasetProblems",
     "FileEntry",
@@ -36,6 +47,10 @@ __all__ = [
     "SampleChoice",
     "SampleLinkEntry",
     "SampleLinkError",
+    "committee_create",
+    "committee_member_add",
+    "committee_member_remove",
+    "committee_update",
     "datafile_remove",
     "datafile_validate",
     "datafile_validation_interrupted",
@@ -45,5 +60,6 @@ __all__ = [
     "dataset_create",
     "dataset_release",
     "dataset_retire",
+    "samples_assign_community",
     "samples_link",
 ]

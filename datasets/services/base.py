@@ -38,7 +38,7 @@ class ReleaseError(DatasetProblems):
 
 
 def require_steward(actor: User) -> None:
-    if getattr(actor, "role", None) != Role.STEWARD:
+    if not (getattr(actor, "is_authenticated", False) and actor.has_role(Role.STEWARD)):
         raise PermissionError_("Only data stewards manage datasets.")
 
 

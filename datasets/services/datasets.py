@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from datasets.conditions import conditions_check, conditions_fields
 from datasets.models import (
+    Committee,
+    CommitteeKind,
     Dataset,
     DatasetStatus,
     FileStatus,
@@ -30,7 +31,7 @@ def dataset_create(
     actor: User,
     title: str,
     description: str = "",
-    committee: Any,
+    committee: Committee,
     permission: str,
     modifiers: Iterable[str] = (),
     diseases: Iterable[str] = (),
@@ -49,6 +50,13 @@ def dataset_create(
         raise DatasetError("A title is required.", code="invalid")
     if committee is None:
         raise DatasetError("Choose the data access committee that governs the dataset.")
+    if committee.kind != CommitteeKind.DAC:
+        # A community committee approves uses of its members' samples; it governs no dataset.
+        raise DatasetError(
+            f"{committee.name} is a community committee: choose the data access committee "
+            "that governs the dataset.",
+            code="invalid",
+        )
     conditions = conditions_check(
         permission=permission,
         modifiers=modifiers,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from access.models import Committee
+from datasets.models import Committee
 from portal.models import User
 from tests.conftest import signed_in_client
 from tests.factories import CommitteeFactory, UserFactory

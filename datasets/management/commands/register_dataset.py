@@ -10,9 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from datasets import selectors, services
-from datasets.selectors import committees
 from datasets.manifest import read_manifest
 from datasets.models import Dataset, FileStatus
+from datasets.selectors import committees
 from portal.exceptions import PortalError
 from portal.models import Role, User
 
@@ -50,8 +50,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        steward = User.objects.filter(email=options["steward"].lower(), role=Role.STEWARD).first()
-        if steward is None:
+        steward = User.objects.filter(email=options["steward"].lower()).first()
+        if steward is None or not steward.has_role(Role.STEWARD):
             raise CommandError(f"No data steward has the email {options['steward']}.")
         manifest = read_manifest(options["manifest"])
         try:

@@ -9,12 +9,12 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from access.selectors import committee_by_name
-from access.services import committee_create
 from consent.demo import seed_demo_consent
 from consent.selectors import participant_for_user
 from consent.services import participant_enrol
 from datasets.demo import seed_demo_datasets
+from datasets.selectors import committee_by_name
+from datasets.services import committee_create
 from portal.models import Role, User
 from portal.services import user_create
 
@@ -96,6 +96,9 @@ class Command(BaseCommand):
             data_root=settings.CUSTODIAN_DATA_ROOT,
             stdout=self.stdout,
         )
+        # --- access demo data (requests, reviews, grants) -----------------------------------
+        # TODO(access): call the access app's demo seeding here, once it exists, with the
+        # people, the committee and the released datasets made above.
         self._print_sign_ins()
 
     def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:
