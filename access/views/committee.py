@@ -2,22 +2,317 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
 
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from access import permissions
+from access.committee_forms import (
+    DecisionForm,
+    QueueFilterForm,
+    RevokeForm,
+    VoteForm,
+    page_number,
+)
+from access.models import AccessRequest, PrimaryUse, RequestStatus, SensitiveArea
+from access.selectors import committees as committee_selectors
+from access.selectors import requests as selectors
+from access.services import grants_revoke, review_decide, vote_cast
+from access.services.reviews import default_grant_end
+from consent.duo import get_ontology
 from datasets.selectors import committees_of
-from portal.decorators import role_required
+from portal.exceptions import NotFoundError, PortalError
 from portal.models import Role
 
+View = Callable[..., HttpResponse]
 
-@role_required(Role.DAC_MEMBER, Role.DAC_CHAIR)
+
+def committee_member_required(view: View) -> View:
+    """Signed in and sitting on a committee (or holding a DAC role, to see "no committee yet"):
+    membership, not a global role, makes someone a reviewer."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not (
+            user.has_role(Role.DAC_MEMBER, Role.DAC_CHAIR)
+            or committee_selectors.sits_on_a_committee(user)
+        ):
+            raise PermissionDenied("This page is for committee members.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _visible(user: Any, accession: str) -> AccessRequest:
+    try:
+        return selectors.request_for(user, accession)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+@committee_member_required
+@require_GET
 def dac_home(request: HttpRequest) -> HttpResponse:
-    committees = committees_of(request.user)
-    return render(request, "access/dac_home.html", {"committees": committees})
+    user = request.user
+    datasets = list(selectors.datasets_reviewed_by(user))
+    form = QueueFilterForm(request.GET or None, datasets=datasets)
+    filters = form.filters()
+    queue = selectors.committee_queue(user, **filters, page=page_number(request.GET.get("page")))
+    counts = [
+        (value, label, queue.counts.get(value, 0))
+        for value, label in RequestStatus.choices
+        if value != RequestStatus.DRAFT
+    ]
+    committees = list(committees_of(user))
+    context = {
+        "committees": committees,
+        "communities": [c for c in committees if c.is_community],
+        "form": form,
+        "queue": queue,
+        "counts": counts,
+        "filtered": any(filters[k] for k in ("state", "dataset", "waiting_for_me")),
+        "is_chair": any(chair.pk == user.pk for c in committees for chair in c.chairs.all()),
+    }
+    return render(request, "access/dac_home.html", context)
 
 
-def _todo(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404("Not built yet.")
+# --- the review page --------------------------------------------------------------------------
 
 
-review = vote = decide = revoke = community_use = _todo
+@dataclass
+class PanelView:
+    """A review panel with the forms this person may use on it."""
+
+    panel: selectors.ReviewPanel
+    show_votes: bool
+    vote_form: VoteForm | None
+    decide_form: DecisionForm | None
+    revoke_form: RevokeForm | None
+    recused: list[tuple[Any, str]]
+    problem: str = ""
+
+
+def _purpose(access_request: AccessRequest) -> list[tuple[str, str]]:
+    """The structured research purpose, in words."""
+    rows = []
+    if access_request.primary_use:
+        rows.append(("Primary use", PrimaryUse(access_request.primary_use).label))
+    if access_request.primary_use == PrimaryUse.DS and access_request.diseases:
+        ontology = get_ontology()
+        names = [
+            f"{ontology.label(code)} ({code})" if code in ontology else code
+            for code in access_request.diseases
+        ]
+        rows.append(("Diseases", "; ".join(names)))
+    rows.append(("Methods development", "yes" if access_request.methods_development else "no"))
+    rows.append(("Commercial purpose", "yes" if access_request.commercial else "no"))
+    rows.append(
+        ("For-profit organisation", "yes" if access_request.for_profit_organisation else "no")
+    )
+    rows.append(("Countries of use", ", ".join(access_request.countries) or "not given"))
+    areas = [
+        SensitiveArea(a).label if a in SensitiveArea.values else a
+        for a in access_request.sensitive_areas
+    ]
+    rows.append(("Sensitive areas", "; ".join(areas) or "none"))
+    if access_request.access_end:
+        rows.append(("Access wanted until", f"{access_request.access_end:%-d %B %Y}"))
+    return rows
+
+
+def _decide_form(panel: selectors.ReviewPanel, data: Any = None) -> DecisionForm:
+    community = panel.review.committee.is_community
+    end = (
+        None
+        if community
+        else default_grant_end([d.dataset for d in panel.datasets], timezone.localdate())
+    )
+    return DecisionForm(data, community=community, grant_end=end, prefix=f"r{panel.review.pk}")
+
+
+def _panel_view(
+    panel: selectors.ReviewPanel, show_votes: bool, failed: tuple[int, str, forms.Form, str] | None
+) -> PanelView:
+    review_id = panel.review.pk
+    mine = failed if failed and failed[0] == review_id else None
+    initial = (
+        {"choice": panel.my_vote.choice, "rationale": panel.my_vote.rationale}
+        if panel.my_vote
+        else None
+    )
+    vote_form = decide_form = revoke_form = None
+    if panel.can_vote:
+        vote_form = VoteForm(initial=initial, prefix=f"r{review_id}")
+    if panel.can_decide:
+        decide_form = _decide_form(panel)
+    if panel.can_revoke:
+        revoke_form = RevokeForm(prefix=f"c{panel.review.committee_id}")
+    if mine:
+        kind, form = mine[1], mine[2]
+        vote_form = form if kind == "vote" else vote_form  # type: ignore[assignment]
+        decide_form = form if kind == "decide" else decide_form  # type: ignore[assignment]
+        revoke_form = form if kind == "revoke" else revoke_form  # type: ignore[assignment]
+    return PanelView(
+        panel, show_votes, vote_form, decide_form, revoke_form, mine[3] if mine else ""
+    )
+
+
+def _review_page(
+    request: HttpRequest,
+    access_request: AccessRequest,
+    failed: tuple[int, str, forms.Form, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    rights = permissions.request_rights(user, access_request)
+    panels = selectors.review_panels(access_request, user)
+    context = {
+        "access_request": access_request,
+        "rights": rights,
+        "purpose": _purpose(access_request),
+        "datasets": committee_selectors.requested_datasets(access_request),
+        "coapplicants": selectors.coapplicants_of(access_request),
+        "ethics": selectors.ethics_of(access_request),
+        "acceptances": selectors.acceptances_of(access_request),
+        "grants": selectors.grants_of(access_request),
+        "events": selectors.timeline(access_request, internal=rights.view_internal),
+        "panels": [_panel_view(p, rights.view_internal, failed) for p in panels],
+        "page_problem": failed[3] if failed and failed[0] == 0 else "",
+    }
+    return render(request, "access/review.html", context, status=status)
+
+
+@login_required
+@require_GET
+def review(request: HttpRequest, accession: str) -> HttpResponse:
+    return _review_page(request, _visible(request.user, accession))
+
+
+def _review(access_request: AccessRequest, review_id: int) -> Any:
+    try:
+        return committee_selectors.review_of(access_request, review_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+def _refused(exc: PortalError) -> None:
+    if exc.http_status == 404:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+@require_POST
+def vote(request: HttpRequest, accession: str, review_id: int) -> HttpResponse:
+    access_request = _visible(request.user, accession)
+    committee_review = _review(access_request, review_id)
+    form = VoteForm(request.POST, prefix=f"r{review_id}")
+    if not form.is_valid():
+        problem = "Choose approve or reject and give your rationale."
+        return _review_page(request, access_request, (review_id, "vote", form, problem), 400)
+    try:
+        vote_cast(actor=request.user, review=committee_review, **form.cleaned_data)
+    except PortalError as exc:
+        _refused(exc)
+        failed = (review_id, "vote", form, exc.message)
+        return _review_page(request, access_request, failed, exc.http_status)
+    messages.success(request, f"Your vote on {accession} is recorded; you can change it.")
+    return redirect("access:review", accession=accession)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, accession: str, review_id: int) -> HttpResponse:
+    access_request = _visible(request.user, accession)
+    committee_review = _review(access_request, review_id)
+    form = DecisionForm(
+        request.POST,
+        community=committee_review.committee.is_community,
+        grant_end=None,
+        prefix=f"r{review_id}",
+    )
+    if not form.is_valid():
+        problem = "Correct the decision form."
+        return _review_page(request, access_request, (review_id, "decide", form, problem), 400)
+    try:
+        decided = review_decide(
+            actor=request.user, review=committee_review, **form.service_arguments()
+        )
+    except PortalError as exc:
+        _refused(exc)
+        failed = (review_id, "decide", form, exc.message)
+        return _review_page(request, access_request, failed, exc.http_status)
+    messages.success(
+        request,
+        f"The {decided.committee.name}'s decision is recorded: "
+        f"{decided.get_decision_display().lower()}.",
+    )
+    return redirect("access:review", accession=accession)
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, accession: str, committee_id: int) -> HttpResponse:
+    access_request = _visible(request.user, accession)
+    try:
+        committee = committee_selectors.reviewing_committee(access_request, committee_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    form = RevokeForm(request.POST, prefix=f"c{committee_id}")
+    panel_id = committee_review_id(access_request, committee_id)
+    if not form.is_valid():
+        problem = "Give the reason for revoking access; the researchers will see it."
+        return _review_page(request, access_request, (panel_id, "revoke", form, problem), 400)
+    try:
+        count = grants_revoke(
+            actor=request.user,
+            request=access_request,
+            committee=committee,
+            reason=form.cleaned_data["reason"],
+        )
+    except PortalError as exc:
+        _refused(exc)
+        failed = (panel_id, "revoke", form, exc.message)
+        return _review_page(request, access_request, failed, exc.http_status)
+    messages.success(request, f"{count} grant(s) revoked.")
+    return redirect("access:review", accession=accession)
+
+
+def committee_review_id(access_request: AccessRequest, committee_id: int) -> int:
+    """The panel a revocation error is shown on: the committee's latest review."""
+    latest = committee_selectors.latest_review(access_request, committee_id)
+    return latest.pk if latest else 0
+
+
+# --- community use ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def community_use(request: HttpRequest, committee_id: int) -> HttpResponse:
+    try:
+        committee = committee_selectors.community_for(request.user, committee_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    page = Paginator(selectors.community_uses(committee), selectors.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    decisions = committee_selectors.community_decisions(committee, list(page.object_list))
+    rows = [(r, decisions.get(r.pk)) for r in page.object_list]
+    context = {"committee": committee, "page": page, "rows": rows}
+    return render(request, "access/community_use.html", context)

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from access.selectors.requests import (
+    PAGE_SIZE,
+    data_uses_for_participant,
+    notifications_of,
+    unread_count,
+)
+from access.services import notifications_mark_read
 from consent.selectors import participant_for_user
 from portal.decorators import role_required
 from portal.models import Role
 
 
 @role_required(Role.PARTICIPANT)
+@require_GET
 def data_use(request: HttpRequest) -> HttpResponse:
     """ "Who used my data": lives with the deliveries it lists, linked from the participant menu."""
     participant = participant_for_user(request.user)
-    return render(request, "access/data_use.html", {"uses": [], "participant": participant})
+    uses = data_uses_for_participant(participant) if participant is not None else []
+    return render(request, "access/data_use.html", {"uses": uses, "participant": participant})
 
 
-def _todo(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404("Not built yet.")
-
-
-notifications = _todo
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        marked = notifications_mark_read(actor=request.user)
+        messages.success(request, f"{marked} notice{'s' if marked != 1 else ''} marked read.")
+        return redirect("access:notifications")
+    page = Paginator(notifications_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "unread": unread_count(request.user)}
+    return render(request, "access/notifications.html", context)
