@@ -186,7 +186,7 @@ def review_decide(
         )
         if departs and not justification:
             raise AccessError(
-                f"The automated match says {outcome.value if outcome else 'nothing (incomplete)'}"
+                f"The automated match says {outcome.value.upper() if outcome else 'nothing (incomplete)'}"
                 ": explain in writing why the committee decides otherwise.",
                 code="justification_required",
             )
