@@ -85,8 +85,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     from rest_framework.views import exception_handler
 
     if isinstance(exc, PortalError):
+        # A refusal with several precise problems (by field) lists them all, like a
+        # serializer's validation errors.
+        errors = getattr(exc, "errors", None)
         body = problem(
-            exc.http_status, _TITLES.get(exc.http_status, "Error"), exc.message, code=exc.code
+            exc.http_status,
+            _TITLES.get(exc.http_status, "Error"),
+            exc.message,
+            code=exc.code,
+            **({"errors": errors} if errors is not None else {}),
         )
         return Response(body, status=exc.http_status, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):

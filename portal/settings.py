@@ -286,7 +286,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"WithdrawalLevelEnum": "consent.models.WithdrawalLevel"},
+    "ENUM_NAME_OVERRIDES": {
+        "WithdrawalLevelEnum": "consent.models.WithdrawalLevel",
+        "AccessRequestStatusEnum": "access.models.RequestStatus",
+        "DataFileStatusEnum": "datasets.models.FileStatus",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------

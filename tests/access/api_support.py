@@ -1,0 +1,33 @@
+"""What the access API tests share: the base path, token clients, problem+json bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from portal.models import User
+
+API = "/api/v1/access"
+PROBLEM = "application/problem+json"
+
+
+def api_client(user: User | None = None) -> APIClient:
+    """A client authenticated by API token (anonymous without a user)."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def problem(response: Any) -> dict[str, Any]:
+    """The problem+json body of a refusal."""
+    assert response["Content-Type"] == PROBLEM, response.content[:300]
+    return json.loads(response.content)
+
+
+def refusal(response: Any) -> tuple[int, str]:
+    return response.status_code, problem(response)["detail"]
