@@ -24,6 +24,12 @@ app.conf.beat_schedule = {
         "task": "consent.tasks.proxy_majority_check_task",
         "schedule": crontab(hour="6", minute="0"),
     },
+    # Approved requests whose grants have all ended are marked expired, and applicants are
+    # reminded 30 and 7 days before the end. Grants stop at their end whether or not this runs.
+    "access-expiry": {
+        "task": "access.tasks.expire_access_task",
+        "schedule": crontab(hour="5", minute="30"),
+    },
     # Results older than the retention (1 day by default) are deleted daily.
     "clean-task-results": {
         "task": "celery.backend_cleanup",
