@@ -583,11 +583,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invited = services.invitation_from_token(token)
     except PortalError as exc:
-        return render(request, "access/invitation.html", {"error": exc.message}, exc.http_status)
+        return render(request, "access/invitation.html", {"error": exc.message}, status=exc.http_status)
     refusal = _invitation_refusal(invited, user)
     if refusal is not None:
         return render(
-            request, "access/invitation.html", {"error": refusal.message}, refusal.http_status
+            request,
+            "access/invitation.html",
+            {"error": refusal.message},
+            status=refusal.http_status,
         )
     form = InvitationAnswerForm(request.POST if request.method == "POST" else None)
     error, status = "", 200
