@@ -101,11 +101,12 @@ def test_role_pages_not_allowed_page_names_who_may(
     assert f"<p>This page is for {FOR_WHOM[url]}.</p>" in response.content.decode()
 
 
-def test_role_pages_not_allowed_page_names_dac_roles_correctly(researcher: User) -> None:
+def test_role_pages_not_allowed_page_names_committee_members(researcher: User) -> None:
+    # Sitting on a committee, not only a DAC role, opens the committee page.
     response = signed_in_client(researcher).get("/access/committee/")
 
     assert response.status_code == 403
-    assert "<p>This page is for DAC members or DAC chairs.</p>" in response.content.decode()
+    assert "<p>This page is for committee members.</p>" in response.content.decode()
 
 
 @pytest.mark.parametrize("url", sorted(set(HOME_URLS.values())))
@@ -169,7 +170,8 @@ def test_role_pages_dac_home_lists_members_committee_and_chair(dac_member: User)
     page = signed_in_client(dac_member).get("/access/committee/").content.decode()
 
     assert (
-        "<li><strong>Test DAC</strong> (contact dac@example.org); chairs: Dana Chair</li>" in page
+        "<li><strong>Test DAC</strong> (data access committee; contact dac@example.org); "
+        "chairs: Dana Chair</li>" in page
     )
     assert "As a chair you also record" not in page
 
@@ -190,7 +192,7 @@ def test_role_pages_dac_home_for_chair_says_chair_duties(dac_member: User, dac_c
     page = signed_in_client(dac_chair).get("/access/committee/").content.decode()
 
     assert "<strong>Test DAC</strong>" in page
-    assert "As a chair you also record your committee's final decisions" in page
+    assert "As a chair you also record your committee's decisions" in page
 
 
 def test_role_pages_dac_home_without_committee_says_so(dac_chair: User) -> None:
