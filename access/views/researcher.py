@@ -583,7 +583,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invited = services.invitation_from_token(token)
     except PortalError as exc:
-        return render(request, "access/invitation.html", {"error": exc.message}, status=exc.http_status)
+        return render(
+            request, "access/invitation.html", {"error": exc.message}, status=exc.http_status
+        )
     refusal = _invitation_refusal(invited, user)
     if refusal is not None:
         return render(

@@ -160,9 +160,7 @@ def test_invalid_token_shows_the_message(colleague: User) -> None:
     )
 
 
-def test_anonymous_is_sent_to_sign_in_and_back(
-    draft: AccessRequest, researcher: User
-) -> None:
+def test_anonymous_is_sent_to_sign_in_and_back(draft: AccessRequest, researcher: User) -> None:
     url = _invite(draft, researcher)
 
     response = Client().get(url)

@@ -23,7 +23,7 @@ PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R
 
 
 @pytest.fixture(autouse=True)
-def _private_root(settings: Any, tmp_path: Path) -> Path:
+def private_root(settings: Any, tmp_path: Path) -> Path:
     settings.CUSTODIAN_PRIVATE_ROOT = tmp_path / "private"
     settings.CUSTODIAN_ETHICS_MAX_BYTES = 1024 * 1024
     return settings.CUSTODIAN_PRIVATE_ROOT
@@ -47,7 +47,10 @@ def test_documents_step_asks_for_ethics_when_a_dataset_carries_irb(
     )
 
     html = page.content.decode()
-    assert f"<p>{dataset.accession} requires ethics approval (IRB): upload the approval as a PDF.</p>" in html
+    assert (
+        f"<p>{dataset.accession} requires ethics approval (IRB): upload the approval as a PDF.</p>"
+        in html
+    )
     assert 'enctype="multipart/form-data"' in html
     assert '<label for="id_document">Ethics approval (PDF)</label>' in html
 
@@ -91,7 +94,7 @@ def test_valid_pdf_is_stored_outside_the_web_root_and_served_to_those_allowed(
     dac_member: User,
     outsider: User,
     other_dac_member: User,
-    _private_root: Path,
+    private_root: Path,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     client = signed_in_client(researcher)
@@ -101,7 +104,7 @@ def test_valid_pdf_is_stored_outside_the_web_root_and_served_to_those_allowed(
     assert response.status_code == 302
     assert response["Location"] == f"/access/requests/{draft.accession}/edit/?step=documents"
     document = EthicsDocument.objects.get()
-    stored = (_private_root / document.path).resolve()
+    stored = (private_root / document.path).resolve()
     assert stored.read_bytes() == PDF
     for public in (django_settings.STATIC_ROOT, django_settings.MEDIA_ROOT):
         if public:
@@ -121,4 +124,7 @@ def test_valid_pdf_is_stored_outside_the_web_root_and_served_to_those_allowed(
         assert b"".join(download.streaming_content) == PDF
     for person in (outsider, other_dac_member):
         assert signed_in_client(person).get(url).status_code == 404
-    assert client.get(f"/access/requests/{draft.accession}/ethics/{document.pk + 1}/").status_code == 404
+    assert (
+        client.get(f"/access/requests/{draft.accession}/ethics/{document.pk + 1}/").status_code
+        == 404
+    )

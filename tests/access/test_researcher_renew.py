@@ -49,7 +49,7 @@ def test_renew_prefills_a_new_draft_and_links_it(
         f"{renewal.accession} renews {approved.accession}, pre-filled from it. Check every step, "
         "confirm the data-security attestation, then submit." in wizard
     )
-    assert f'value="Variants in heart disease"' in wizard
+    assert 'value="Variants in heart disease"' in wizard
     assert (
         f'Renewal of <a href="/access/requests/{approved.accession}/">{approved.accession}</a>.'
         in wizard

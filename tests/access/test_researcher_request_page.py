@@ -30,7 +30,7 @@ def test_draft_page_shows_the_application_and_the_applicants_actions(
     assert "<dt>Countries of use</dt><dd>GB</dd>" in page
     assert "<dt>Commercial purpose</dt><dd>No</dd>" in page
     assert "<dt>Signing official</dt><dd>Sigrid Official (official@example.org)</dd>" in page
-    assert f'<h3 id="match-{cohort.dataset.pk}">{cohort.dataset.accession} Test cohort</h3>' in page
+    assert f'<h4 id="match-{cohort.dataset.pk}">{cohort.dataset.accession} Test cohort</h4>' in page
     assert f'href="/access/requests/{draft.accession}/edit/">Edit the request</a>' in page
     assert f'href="/access/requests/{draft.accession}/pdf/">Download as PDF</a>' in page
     assert "Open the committee review" not in page
