@@ -168,9 +168,14 @@ def _panel_view(
         vote_form = form if kind == "vote" else vote_form  # type: ignore[assignment]
         decide_form = form if kind == "decide" else decide_form  # type: ignore[assignment]
         revoke_form = form if kind == "revoke" else revoke_form  # type: ignore[assignment]
-    return PanelView(
-        panel, show_votes, vote_form, decide_form, revoke_form, mine[3] if mine else ""
-    )
+    # "You are the applicant." read about someone else: "the applicant".
+    recused = [
+        (m, panel.recused_members[m.pk].removeprefix("You are ").rstrip("."))
+        for m in panel.review.committee.members.all()
+        if m.pk in panel.recused_members
+    ]
+    problem = mine[3] if mine else ""
+    return PanelView(panel, show_votes, vote_form, decide_form, revoke_form, recused, problem)
 
 
 def _review_page(

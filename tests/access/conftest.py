@@ -152,3 +152,33 @@ def community(dac_chair: User) -> Committee:
     committee.chairs.add(chair)
     committee.members.add(chair)
     return committee
+
+
+def submit_for_review(request: AccessRequest, actor: User, capture: Any) -> AccessRequest:
+    """Submit and let the review start (it runs after commit)."""
+    from access.services import access_request_submit
+
+    with capture(execute=True):
+        access_request_submit(actor=actor, request=request)
+    request.refresh_from_db()
+    return request
+
+
+@pytest.fixture
+def in_review(
+    draft: AccessRequest, researcher: User, django_capture_on_commit_callbacks: Any
+) -> AccessRequest:
+    """The draft, submitted: under review by the Test DAC (chair, member, third member)."""
+    return submit_for_review(draft, researcher, django_capture_on_commit_callbacks)
+
+
+def approve_by_votes(request: AccessRequest, chair: User, member: User) -> AccessRequest:
+    """Two approving votes (the Test DAC's majority) and the chair's approval."""
+    from access.services import review_decide, vote_cast
+
+    review = request.reviews.get(committee__name="Test DAC")
+    vote_cast(actor=member, review=review, choice="approve", rationale="Sound design.")
+    vote_cast(actor=chair, review=review, choice="approve", rationale="Agreed.")
+    review_decide(actor=chair, review=review, decision="approved")
+    request.refresh_from_db()
+    return request
