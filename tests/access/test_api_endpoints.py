@@ -152,3 +152,12 @@ def test_api_outsider_finds_nothing(
         assert response.json()["count"] == 0
     else:
         assert response.status_code == expected, response.content
+
+
+def test_api_accepts_a_browser_session(researcher: User) -> None:
+    from tests.conftest import signed_in_client
+
+    response = signed_in_client(researcher).get(f"{API}/requests/")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
