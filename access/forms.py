@@ -6,7 +6,8 @@ one place that checks values (its errors come back by field and are shown beside
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -99,7 +100,7 @@ class PurposeForm(StepForm):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["diseases"].choices = _disease_choices()
+        cast(forms.ChoiceField, self.fields["diseases"]).choices = _disease_choices()
 
     def initial_from(self, access_request: AccessRequest) -> dict[str, Any]:
         initial = super().initial_from(access_request)
@@ -118,10 +119,10 @@ class DatasetsForm(StepForm):
         help_text="Each dataset's committee reviews your request for it.",
     )
 
-    def __init__(self, *args: Any, choices: list[Dataset] = (), **kwargs: Any):  # type: ignore[assignment]
+    def __init__(self, *args: Any, choices: Sequence[Dataset] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.datasets_offered = list(choices)
-        self.fields["datasets"].choices = [
+        cast(forms.ChoiceField, self.fields["datasets"]).choices = [
             (str(d.pk), f"{d.accession} {d.title}") for d in self.datasets_offered
         ]
 
