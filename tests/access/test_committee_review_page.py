@@ -19,8 +19,8 @@ from tests.access.conftest import (
     released_dataset,
     submit_for_review,
 )
-from tests.consent.conftest import ALL_YES
 from tests.conftest import signed_in_client
+from tests.consent.conftest import ALL_YES
 
 
 def _url(request: AccessRequest) -> str:
