@@ -31,6 +31,9 @@ def _text(label: str, *, rows: int = 0, help_text: str = "", **kwargs: Any) -> f
 class StepForm(forms.Form):
     """A wizard step: saves its own fields of the request, nothing else."""
 
+    # Every field may stay empty in a draft; submission_problems() says what is missing.
+    all_optional = True
+
     def __init__(self, *args: Any, access_request: AccessRequest | None = None, **kwargs: Any):
         if access_request is not None and not args and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(access_request)
@@ -141,7 +144,9 @@ class PeopleForm(StepForm):
         max_length=200,
         help_text="The person who signs for your institution (often in the research office).",
     )
-    signing_official_email = _text("Signing official's email", max_length=254)
+    signing_official_email = _text(
+        "Signing official's email", max_length=254, widget=forms.EmailInput
+    )
 
 
 class DocumentsForm(StepForm):

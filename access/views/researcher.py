@@ -339,9 +339,21 @@ def _detail(
         "can_renew": rights.act_as_applicant and access_request.status in RENEWABLE,
         "can_review": rights.reviewer,
         "can_accept_agreements": _can_accept_agreements(access_request, user),
+        "back": _back_link(user, rights),
         "error": error,
     }
     return render(request, "access/request_detail.html", context, status=status)
+
+
+def _back_link(user: User, rights: RequestRights) -> tuple[str, str] | None:
+    """Where this person came from: their own list, the committee queue or all requests."""
+    if user.has_role(Role.RESEARCHER) and (rights.act_as_applicant or not rights.view_internal):
+        return reverse("access:researcher_home"), "Back to my requests"
+    if rights.reviewer:
+        return reverse("access:dac_home"), "Back to the committee queue"
+    if rights.steward:
+        return reverse("access:steward_requests"), "Back to all requests"
+    return None
 
 
 @login_required
