@@ -136,6 +136,7 @@ def test_researcher_sees_the_consented_count_and_where_to_apply(
     card.get_by_role("link", name="Cohort genotypes").click()
     expect(page.get_by_text("Publication required")).to_be_visible()
     expect(page.get_by_text("Make the results of the research public.")).to_be_visible()
-    expect(page.get_by_role("link", name="your applications")).to_be_visible()
+    accession = catalogue["cohort"].accession
+    expect(page.get_by_role("link", name=f"Apply for access to {accession}")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "catalogue-detail-researcher")

@@ -24,8 +24,8 @@ def test_landing_page_is_accessible_to_visitors(page: Page) -> None:
     [
         ("participant", "Hello, Pat", "My consent", "Administration"),
         ("researcher", "Hello, Riley", "My applications", "Participants"),
-        ("dac_member", "Data-access committee", "Review requests", "My applications"),
-        ("dac_chair", "Data-access committee", "Review requests", "Participants"),
+        ("dac_member", "Committee review", "Review requests", "My applications"),
+        ("dac_chair", "Committee review", "Review requests", "Participants"),
         ("steward", "Data steward", "Participants", "My consent"),
     ],
 )
