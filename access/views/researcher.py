@@ -257,7 +257,8 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 problems = _attach(form, exc)
             else:
                 messages.success(request, f"Your draft {created.accession} is saved.")
-                return redirect(_edit_url(created, request.POST.get("then") or "purpose"))
+                then = request.POST.get("then")
+                return redirect(_edit_url(created, then if then in STEP_NAMES else "purpose"))
     else:
         form = ProjectForm()
         chosen = []
