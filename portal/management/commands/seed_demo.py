@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from access.demo import DemoPeople, seed_demo_access
 from consent.demo import seed_demo_consent
 from consent.selectors import participant_for_user
 from consent.services import participant_enrol
@@ -26,6 +27,8 @@ STAFF = [
     ("steward", "Sam Steward", Role.STEWARD, "Custodian Biobank"),
     ("chair", "Dana Chair", Role.DAC_CHAIR, "Custodian Biobank"),
     ("member", "Morgan Member", Role.DAC_MEMBER, "University of Leeds"),
+    ("member2", "Jamie Reviewer", Role.DAC_MEMBER, "University of Cambridge"),
+    ("elder", "Ela Elder", Role.DAC_CHAIR, "Tamar Valley Nation"),
     ("researcher", "Riley Researcher", Role.RESEARCHER, "University of Cambridge"),
     ("researcher2", "Robin Analyst", Role.RESEARCHER, "Oxford Genomics Ltd"),
 ]
@@ -71,7 +74,7 @@ class Command(BaseCommand):
                 name=COMMITTEE_NAME,
                 contact_email=f"dac@{DEMO_DOMAIN}",
                 chairs=[people["chair"]],
-                members=[people["member"]],
+                members=[people["member"], people["member2"]],
             )
             participants = []
             for number in range(1, PARTICIPANTS + 1):
@@ -96,9 +99,21 @@ class Command(BaseCommand):
             data_root=settings.CUSTODIAN_DATA_ROOT,
             stdout=self.stdout,
         )
-        # --- access demo data (requests, reviews, grants) -----------------------------------
-        # TODO(access): call the access app's demo seeding here, once it exists, with the
-        # people, the committee and the released datasets made above.
+        # Each access service owns its (durable) transaction, so this runs outside one.
+        seed_demo_access(
+            people=DemoPeople(
+                steward=steward,
+                chair=people["chair"],
+                member=people["member"],
+                recused_member=people["member2"],
+                researcher=people["researcher"],
+                coapplicant=people["researcher2"],
+                elder=people["elder"],
+            ),
+            committee=committee,
+            participants=participants,
+            stdout=self.stdout,
+        )
         self._print_sign_ins()
 
     def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:
