@@ -31,16 +31,39 @@ def test_seed_demo_creates_every_role_and_prints_sign_ins(db: None) -> None:
     assert Participant.objects.count() == 200
     assert User.objects.filter(roles__contains=[Role.RESEARCHER]).count() == 2
     assert User.objects.filter(roles__contains=[Role.STEWARD], is_staff=True).count() == 1
-    committee = Committee.objects.get()
+    committee = Committee.objects.get(kind="dac")
     assert [u.email for u in committee.chairs.all()] == ["chair@demo.custodian.test"]
     assert sorted(u.email for u in committee.members.all()) == [
         "chair@demo.custodian.test",
+        "member2@demo.custodian.test",
         "member@demo.custodian.test",
     ]
+    community = Committee.objects.get(kind="community")
+    assert community.name == "Tamar Valley Nation governance committee"
+    assert community.community_samples.count() == 12
     assert "password for all: custodian-demo" in output
     assert "steward@demo.custodian.test" in output
     assert User.objects.get(email="participant007@demo.custodian.test").check_password(
         "custodian-demo"
+    )
+
+
+def test_seed_demo_has_access_requests_in_every_state(db: None) -> None:
+    from access.models import AccessRequest, Grant, RequestStatus, Vote
+    from access.permissions import recusal_reason
+
+    _seed()
+
+    assert sorted(AccessRequest.objects.values_list("status", flat=True)) == sorted(
+        RequestStatus.values
+    )
+    assert Vote.objects.exists()
+    assert Grant.objects.filter(revoked_at__isnull=False).exists()
+    under_review = AccessRequest.objects.get(status=RequestStatus.UNDER_REVIEW)
+    recused = User.objects.get(email="member2@demo.custodian.test")
+    review = under_review.reviews.get(committee__kind="dac")
+    assert recusal_reason(recused, review) == (
+        "You are from the applicant's institution (University of Cambridge)."
     )
 
 
