@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet
 
 from access import permissions
 from access.models import AccessRequest, CommitteeReview, DataAccessAgreement
-from datasets.models import Committee, Dataset
+from datasets.models import Committee
 from portal.exceptions import NotFoundError
 from portal.models import User
 
@@ -16,29 +16,12 @@ def sits_on_a_committee(user: User) -> bool:
     return Committee.objects.filter(members=user).exists()
 
 
-def review_of(request: AccessRequest, review_id: int) -> CommitteeReview:
-    """A review of this request (another request's review is "not found", as is a missing one)."""
-    review = (
-        CommitteeReview.objects.select_related("committee")
-        .filter(request=request, pk=review_id)
-        .first()
-    )
-    if review is None:
-        raise NotFoundError("No such review of this request.")
-    review.request = request
-    return review
-
-
 def latest_review(request: AccessRequest, committee_id: int) -> CommitteeReview | None:
     return (
         CommitteeReview.objects.filter(request=request, committee_id=committee_id)
         .order_by("-review_round")
         .first()
     )
-
-
-def requested_datasets(request: AccessRequest) -> list[Dataset]:
-    return list(request.datasets.select_related("committee").order_by("accession"))
 
 
 def reviewing_committee(request: AccessRequest, committee_id: int) -> Committee:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from access import permissions
+from access.applications import purpose_in_words
 from access.committee_forms import (
     DecisionForm,
     QueueFilterForm,
@@ -25,12 +26,12 @@ from access.committee_forms import (
     VoteForm,
     page_number,
 )
-from access.models import AccessRequest, PrimaryUse, RequestStatus, SensitiveArea
+from access.models import AccessRequest, RequestStatus
+from access.selectors import applicants, lookups
 from access.selectors import committees as committee_selectors
 from access.selectors import requests as selectors
 from access.services import grants_revoke, review_decide, vote_cast
 from access.services.reviews import default_grant_end
-from consent.duo import get_ontology
 from datasets.selectors import committees_of
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import Role
@@ -108,34 +109,6 @@ class PanelView:
     problem: str = ""
 
 
-def _purpose(access_request: AccessRequest) -> list[tuple[str, str]]:
-    """The structured research purpose, in words."""
-    rows = []
-    if access_request.primary_use:
-        rows.append(("Primary use", PrimaryUse(access_request.primary_use).label))
-    if access_request.primary_use == PrimaryUse.DS and access_request.diseases:
-        ontology = get_ontology()
-        names = [
-            f"{ontology.label(code)} ({code})" if code in ontology else code
-            for code in access_request.diseases
-        ]
-        rows.append(("Diseases", "; ".join(names)))
-    rows.append(("Methods development", "yes" if access_request.methods_development else "no"))
-    rows.append(("Commercial purpose", "yes" if access_request.commercial else "no"))
-    rows.append(
-        ("For-profit organisation", "yes" if access_request.for_profit_organisation else "no")
-    )
-    rows.append(("Countries of use", ", ".join(access_request.countries) or "not given"))
-    areas = [
-        SensitiveArea(a).label if a in SensitiveArea.values else a
-        for a in access_request.sensitive_areas
-    ]
-    rows.append(("Sensitive areas", "; ".join(areas) or "none"))
-    if access_request.access_end:
-        rows.append(("Access wanted until", f"{access_request.access_end:%-d %B %Y}"))
-    return rows
-
-
 def _decide_form(panel: selectors.ReviewPanel, data: Any = None) -> DecisionForm:
     community = panel.review.committee.is_community
     end = (
@@ -190,8 +163,8 @@ def _review_page(
     context = {
         "access_request": access_request,
         "rights": rights,
-        "purpose": _purpose(access_request),
-        "datasets": committee_selectors.requested_datasets(access_request),
+        "purpose": purpose_in_words(access_request),
+        "datasets": applicants.datasets_of(access_request),
         "coapplicants": selectors.coapplicants_of(access_request),
         "ethics": selectors.ethics_of(access_request),
         "acceptances": selectors.acceptances_of(access_request),
@@ -211,7 +184,7 @@ def review(request: HttpRequest, accession: str) -> HttpResponse:
 
 def _review(access_request: AccessRequest, review_id: int) -> Any:
     try:
-        return committee_selectors.review_of(access_request, review_id)
+        return lookups.review_of(access_request, review_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
 

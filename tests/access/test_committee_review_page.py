@@ -33,7 +33,7 @@ def test_member_sees_the_application(in_review: AccessRequest, dac_member: User)
     assert f"<h1>{in_review.accession}: Variants in heart disease</h1>" in page
     assert "We look for DNA changes linked to heart disease." in page
     assert "A case-control association study of rare coding variants." in page
-    assert "<dt>Primary use</dt><dd>Health, medical or biomedical research</dd>" in page
+    assert "<dt>Primary use</dt><dd>Health, medical or biomedical research (HMB)</dd>" in page
     assert "<dt>Countries of use</dt><dd>GB</dd>" in page
     assert "<dt>Institution</dt><dd>Example University</dd>" in page
     assert "Sigrid Official (official@example.org)" in page
