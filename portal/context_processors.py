@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from portal.models import ROLE_PRIORITY, Role, User
+from portal.models import ROLE_PRIORITY, Notification, Role, User
 
 # (label, url name) per role: the navigation shows only what the person's roles may use.
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
@@ -18,6 +18,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("Datasets", "datasets:steward_home"),
         ("Participants", "consent:participants"),
         ("Consent", "consent:overview"),
+        ("Requests", "access:steward_requests"),
+        ("Committees", "access:steward_committees"),
         ("API", "api_docs"),
         ("Administration", "admin:index"),
     ],
@@ -37,9 +39,13 @@ def navigation_for(user: User) -> list[tuple[str, str]]:
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    items = navigation_for(user) if user is not None and user.is_authenticated else []
+    signed_in = user is not None and user.is_authenticated
     return {
-        "navigation": items,
+        "navigation": navigation_for(user) if signed_in else [],
+        # One indexed count per page (a partial index holds only unread notices).
+        "unread_notices": (
+            Notification.objects.filter(user=user, read_at__isnull=True).count() if signed_in else 0
+        ),
         "require_otp": settings.CUSTODIAN_REQUIRE_OTP,
         "request_id": getattr(request, "request_id", ""),
     }

@@ -53,6 +53,8 @@ def test_multiple_roles_menu_lists_a_shared_page_once(db: None) -> None:
         ("Datasets", "datasets:steward_home"),
         ("Participants", "consent:participants"),
         ("Consent", "consent:overview"),
+        ("Requests", "access:steward_requests"),
+        ("Committees", "access:steward_committees"),
         ("API", "api_docs"),
         ("Administration", "admin:index"),
         ("Review requests", "access:dac_home"),
