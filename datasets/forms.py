@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from consent.duo import modifiers as duo_modifiers
 from consent.duo import permissions as duo_permissions
 from datasets.conditions import split_list
-from datasets.models import LinkStatus
+from datasets.models import CommitteeKind, LinkStatus
 from datasets.paths import ListedFile
 from datasets.selectors import SampleRow, committees
 
@@ -185,3 +185,28 @@ class CatalogueSearchForm(forms.Form):
         help_text="Words from the title or description, a disease, a DUO code (GRU, DS…) "
         "or an accession.",
     )
+
+
+class SampleCommunityForm(forms.Form):
+    """Put samples in a community (its governance committee must approve every use)."""
+
+    community = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Community",
+        empty_label="No community (take the samples out of any community)",
+        help_text="The community's own governance committee will review every request for "
+        "these samples.",
+    )
+    sample_ids = forms.CharField(
+        label="Sample IDs",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One per line, or separated by commas.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = committees(CommitteeKind.COMMUNITY)
+
+    def sample_list(self) -> list[str]:
+        return split_list(self.cleaned_data["sample_ids"])

@@ -144,6 +144,17 @@ def dataset_samples(dataset: Dataset) -> list[SampleRow]:
     return [SampleRow(s, tuple(in_files.get(s.sample_id, ()))) for s in samples]
 
 
+def community_sample_counts(dataset: Dataset) -> list[tuple[str, int]]:
+    """(community, number of the dataset's samples in it), by name: one query."""
+    rows = (
+        Sample.objects.filter(dataset=dataset, community__isnull=False)
+        .values("community__name")
+        .annotate(n=Count("pk"))
+        .order_by("community__name")
+    )
+    return [(row["community__name"], row["n"]) for row in rows]
+
+
 def sample_link_counts(dataset: Dataset) -> dict[str, int]:
     counts = Counter(dict(dataset.samples.values_list("link").annotate(n=Count("id"))))
     return {status.value: counts.get(status.value, 0) for status in LinkStatus}

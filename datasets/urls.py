@@ -20,6 +20,11 @@ urlpatterns = [
         name="file_remove",
     ),
     path("steward/<str:accession>/samples/", views.samples_link, name="samples_link"),
+    path(
+        "steward/<str:accession>/communities/",
+        views.samples_community,
+        name="samples_community",
+    ),
     path("steward/<str:accession>/release/", views.dataset_release, name="dataset_release"),
     path("steward/<str:accession>/retire/", views.dataset_retire, name="dataset_retire"),
     path("<str:accession>/", views.catalogue_detail, name="catalogue_detail"),

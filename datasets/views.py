@@ -11,7 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent.selectors import participant_count
 from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
-from datasets.forms import AddFilesForm, CatalogueSearchForm, DatasetForm, SampleLinksForm
+from datasets.forms import (
+    AddFilesForm,
+    CatalogueSearchForm,
+    DatasetForm,
+    SampleCommunityForm,
+    SampleLinksForm,
+)
 from datasets.models import DataFile, Dataset, DatasetStatus
 from portal.decorators import role_required
 from portal.exceptions import PortalError
@@ -201,6 +207,38 @@ def samples_link(request: HttpRequest, accession: str) -> HttpResponse:
     }
     status = 400 if form.errors or problems else 200
     return render(request, "datasets/samples_link.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_http_methods(["GET", "POST"])
+def samples_community(request: HttpRequest, accession: str) -> HttpResponse:
+    """Mark samples as a community's: its governance committee must approve each use."""
+    dataset = _dataset(accession)
+    form = SampleCommunityForm(request.POST if request.method == "POST" else None)
+    problems: Sequence[str] = ()
+    if request.method == "POST" and form.is_valid():
+        community = form.cleaned_data["community"]
+        try:
+            changed = services.samples_assign_community(
+                actor=request.user,
+                dataset=dataset,
+                sample_ids=form.sample_list(),
+                community=community,
+            )
+        except PortalError as exc:
+            problems = _problems(exc)
+        else:
+            where = community.name if community else "no community"
+            messages.success(request, f"{changed} sample(s) now belong to {where}.")
+            return redirect("datasets:dataset_manage", accession=dataset.accession)
+    context = {
+        "dataset": dataset,
+        "form": form,
+        "problems": problems,
+        "counts": selectors.community_sample_counts(dataset),
+    }
+    status = 400 if form.errors or problems else 200
+    return render(request, "datasets/samples_community.html", context, status=status)
 
 
 @role_required(Role.STEWARD)
