@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.forms.boundfield import BoundWidget
 
 from access.models import AccessRequest, PrimaryUse, SensitiveArea
 from consent.duo import get_ontology
@@ -133,6 +134,10 @@ class DatasetsForm(StepForm):
         return {
             "datasets": [str(pk) for pk in access_request.datasets.values_list("pk", flat=True)]
         }
+
+    def dataset_options(self) -> list[tuple[BoundWidget, Dataset]]:
+        """Each checkbox with its dataset, for the hints beside it (committee, IRB)."""
+        return list(zip(self["datasets"], self.datasets_offered, strict=True))
 
     def service_arguments(self) -> dict[str, Any]:
         return {"dataset_ids": self.cleaned_data["datasets"]}

@@ -276,6 +276,8 @@ class CommitteeReview(models.Model):
     grant_end = models.DateField(null=True, blank=True)
     conditions = models.TextField("conditions of the approval", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The last day members who had not voted were reminded (a rerun the same week sends none).
+    reminded_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = "committee review"

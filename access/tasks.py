@@ -4,7 +4,7 @@ from typing import Any
 
 from celery import shared_task
 
-from access.services.grants import access_requests_expire
+from access.services.grants import access_requests_expire, vote_reminders_send
 from access.services.requests import access_request_review_start
 
 
@@ -17,3 +17,8 @@ def start_review_task(request_id: int) -> bool:
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
 def expire_access_task() -> dict[str, Any]:
     return access_requests_expire()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def remind_voters_task() -> int:
+    return vote_reminders_send()

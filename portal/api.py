@@ -35,6 +35,7 @@ class ApiRootApi(APIView):
                     "my_consent": reverse("consent_api:me", request=request),
                     "participants": reverse("consent_api:participants", request=request),
                     "datasets": reverse("datasets_api:list", request=request),
+                    "access_requests": reverse("access_api:requests", request=request),
                     "schema": reverse("api_schema", request=request),
                     "docs": reverse("api_docs", request=request),
                 },

@@ -30,6 +30,11 @@ app.conf.beat_schedule = {
         "task": "access.tasks.expire_access_task",
         "schedule": crontab(hour="5", minute="30"),
     },
+    # Committee members whose vote has been awaited for a week are reminded, weekly.
+    "access-vote-reminders": {
+        "task": "access.tasks.remind_voters_task",
+        "schedule": crontab(hour="8", minute="0"),
+    },
     # Results older than the retention (1 day by default) are deleted daily.
     "clean-task-results": {
         "task": "celery.backend_cleanup",

@@ -15,7 +15,7 @@ from access.services.coapplicants import (
     invitation_from_token,
     invitation_token,
 )
-from access.services.grants import access_requests_expire, grants_revoke
+from access.services.grants import access_requests_expire, grants_revoke, vote_reminders_send
 from access.services.notices import notifications_mark_read
 from access.services.requests import (
     access_request_create,
@@ -54,4 +54,5 @@ __all__ = [
     "review_decide",
     "submission_problems",
     "vote_cast",
+    "vote_reminders_send",
 ]

@@ -1,16 +1,17 @@
-"""Ending grants: a chair's revocation, and the daily expiry and reminders."""
+"""Time-driven and ending work: a chair's revocation, the daily expiry and the reminders
+(before grants end, and to members whose vote is awaited)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from access import permissions
-from access.models import AccessRequest, Grant, RequestStatus
+from access.models import AccessRequest, CommitteeReview, Grant, RequestStatus, ReviewDecision
 from access.notifications import notify
 from access.selectors.agreements import signatories
 from access.services.base import AccessActions, AccessConflict, AccessError, locked, move
@@ -21,6 +22,8 @@ from portal.models import User
 
 # Days before the grants end on which the applicants are reminded.
 REMINDER_DAYS = (30, 7)
+# Members who have not voted are reminded a week after submission, then weekly.
+REVIEW_REMINDER_DAYS = 7
 
 
 def grants_revoke(*, actor: User, request: AccessRequest, committee: Committee, reason: str) -> int:
@@ -125,3 +128,45 @@ def access_requests_expire(*, today: dt.date | None = None) -> dict[str, int]:
                 )
                 reminded += 1
     return {"expired": expired, "reminded": reminded}
+
+
+def vote_reminders_send(*, today: dt.date | None = None) -> int:
+    """Weekly, while a review waits: remind the members who may vote and have not.
+
+    A review is due a week after the request's submission and then every week; the day
+    sent is kept on the review, so running twice in a day (or week) sends nothing more.
+    Returns how many members were reminded.
+    """
+    today = today or timezone.localdate()
+    week = dt.timedelta(days=REVIEW_REMINDER_DAYS)
+    due = (
+        CommitteeReview.objects.filter(
+            decision=ReviewDecision.PENDING,
+            review_round=F("request__review_round"),
+            request__status=RequestStatus.UNDER_REVIEW,
+            request__submitted_at__date__lte=today - week,
+        )
+        .filter(Q(reminded_on__isnull=True) | Q(reminded_on__lte=today - week))
+        .select_related("committee", "request")
+    )
+    reminded = 0
+    for review in due:
+        with transaction.atomic(durable=True):
+            claimed = CommitteeReview.objects.filter(
+                Q(reminded_on__isnull=True) | Q(reminded_on__lte=today - week), pk=review.pk
+            ).update(reminded_on=today)
+            if not claimed:
+                continue
+            members = list(review.committee.members.filter(is_active=True))
+            recused = permissions.recusals(review, members)
+            voted = set(review.votes.values_list("member_id", flat=True))
+            waiting = [m for m in members if m.pk not in recused and m.pk not in voted]
+            request = review.request
+            reminded += notify(
+                users=waiting,
+                message=f"Your vote is awaited on {request.accession} {request.title} "
+                f"({review.committee.name}).",
+                url=reverse("access:review", kwargs={"accession": request.accession}),
+                template="access/email/notice.txt",
+            )
+    return reminded

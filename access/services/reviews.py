@@ -185,9 +185,10 @@ def review_decide(
             or (decision == ReviewDecision.REJECTED and outcome == Outcome.APPROVE)
         )
         if departs and not justification:
+            said = outcome.value.upper() if outcome else "nothing (the purpose is incomplete)"
             raise AccessError(
-                f"The automated match says {outcome.value.upper() if outcome else 'nothing (incomplete)'}"
-                ": explain in writing why the committee decides otherwise.",
+                f"The automated match says {said}: explain in writing why the committee "
+                "decides otherwise.",
                 code="justification_required",
             )
         if decision == ReviewDecision.APPROVED and not committee.is_community:

@@ -133,3 +133,30 @@ def test_renewal_is_a_prefilled_draft_linked_to_the_old_request(
     )
     assert list(renewal.datasets.all()) == list(approved.datasets.all())
     assert renewal.security_attestation is False
+
+
+def test_members_who_have_not_voted_are_reminded_weekly(
+    draft: AccessRequest,
+    researcher: User,
+    dac_chair: User,
+    dac_member: User,
+    third_member: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from access.services import vote_reminders_send
+
+    with django_capture_on_commit_callbacks(execute=True):
+        access_request_submit(actor=researcher, request=draft)
+    vote_cast(actor=dac_member, review=draft.reviews.get(), choice="approve", rationale="Fine")
+    day = TODAY()
+
+    sent = [
+        vote_reminders_send(today=day + dt.timedelta(days=offset)) for offset in (6, 7, 7, 13, 14)
+    ]
+
+    assert sent == [0, 2, 0, 0, 2]
+    reminded = Notification.objects.filter(message__startswith="Your vote is awaited on")
+    assert sorted(set(reminded.values_list("user__email", flat=True))) == [
+        "chair@example.org",
+        "third.member@example.org",
+    ]
