@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consent.duo import DataUseConditions
-from consent.models import Participant
+from consent.models import CurrentConsent, Participant
 
 ACCESSION_PREFIX = "CDS"
 
@@ -225,6 +225,16 @@ class Sample(models.Model):
     linked_at = models.DateTimeField(null=True, blank=True)
     linked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The participant's current consent, joined straight on participant_id: the consent
+    # counts of 100,000 samples then skip the participant table (no column of its own).
+    current_consent = models.ForeignObject(
+        CurrentConsent,
+        on_delete=models.DO_NOTHING,
+        from_fields=["participant"],
+        to_fields=["participant"],
+        related_name="+",
+        null=True,
     )
     # The community whose governance committee must also approve any use of this sample.
     community = models.ForeignKey(

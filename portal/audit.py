@@ -56,6 +56,16 @@ def _lock_ledger() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK_KEY])
 
 
+def ledger_head() -> str:
+    """The hash of the newest entry: it changes with every audited write in the portal.
+
+    Every service writes its audit entry in its own transaction, so a value computed from
+    the database and cached under this head is stale exactly when the head has moved.
+    """
+    head = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+    return head or GENESIS_HASH
+
+
 def audit_log(
     *,
     actor: User | None,
@@ -74,7 +84,7 @@ def audit_log(
     # on its own, and the round trips count on every write of the portal.
     with transaction.atomic(savepoint=False):
         _lock_ledger()
-        last = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
+        last = ledger_head()
         actor_obj = actor if actor is not None and actor.is_authenticated else None
         event = AuditEvent(
             occurred_at=timezone.now(),
@@ -86,7 +96,7 @@ def audit_log(
             before=json.loads(canonical_json(before or {})),
             after=json.loads(canonical_json(after or {})),
             request_id=request_id_var.get(),
-            previous_hash=last or GENESIS_HASH,
+            previous_hash=last,
         )
         event.entry_hash = chain_hash(event.previous_hash, _payload(event))
         event.save(force_insert=True)

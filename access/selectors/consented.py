@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from access.models import AccessRequest, CommitteeReview, RequestQuestion, ReviewDecision
@@ -25,8 +26,11 @@ from consent.meanings import cohort_q
 from consent.models import ConsentStatus, Participant, QuestionStatus
 from datasets.models import CommitteeKind, Dataset, LinkStatus, Sample
 from datasets.selectors import SMALL_COUNT, display_count
+from portal.audit import ledger_head
 
-_CONSENT = "participant__current_consent__"
+_CONSENT = "current_consent__"
+# A stale entry cannot be read (its key holds the ledger head); this only bounds memory.
+BREAKDOWN_CACHE_SECONDS = 3600
 _NOBODY = Q(pk__in=[])
 
 
@@ -175,12 +179,28 @@ class ConsentBreakdown:
 
 
 def consent_breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
-    """Counts of the dataset's samples by the first reason that keeps each out: one query."""
+    """Counts of the dataset's samples by the first reason that keeps each out.
+
+    One aggregate over the dataset's samples, cached under the audit ledger's head: any
+    write in the portal (a consent change, an answer, a link, a decision) is audited and
+    moves the head, so a cached count is never older than the last write.
+    """
+    key = f"access:breakdown:{request.pk}:{dataset.pk}:{ledger_head()}"
+    breakdown = cache.get(key)
+    if breakdown is None:
+        breakdown = _breakdown(request, dataset)
+        cache.set(key, breakdown, timeout=BREAKDOWN_CACHE_SECONDS)
+    return breakdown
+
+
+def _breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
     consent = _prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
     category = Case(
         When(~Q(link=LinkStatus.LINKED), then=Value(Exclusion.UNLINKED)),
         When(~_community_ok(request), then=Value(Exclusion.COMMUNITY)),
-        When(**{f"{_CONSENT}isnull": True}, then=Value(Exclusion.NO_CONSENT)),
+        # On a non-null column of the joined row: "current_consent IS NULL" would test only
+        # the sample's own participant_id.
+        When(**{f"{_CONSENT}sequence__isnull": True}, then=Value(Exclusion.NO_CONSENT)),
         When(**{f"{_CONSENT}status": ConsentStatus.NO_USE}, then=Value(Exclusion.WITHDRAWN)),
         When(**{f"{_CONSENT}suspended": True}, then=Value(Exclusion.SUSPENDED)),
         When(consent, then=Value(Exclusion.CONSENTING)),

@@ -242,6 +242,16 @@ def review_panels(request: AccessRequest, user: User) -> list[ReviewPanel]:
     )
     today = timezone.localdate()
     active = _active_grants_by_committee(request, today)
+    # A dataset reviewed by its DAC and by a community is matched and counted once.
+    seen: dict[int, DatasetReview] = {}
+
+    def dataset_review(dataset: Dataset) -> DatasetReview:
+        if dataset.pk not in seen:
+            seen[dataset.pk] = DatasetReview(
+                dataset, request_match(request, dataset), consent_breakdown(request, dataset)
+            )
+        return seen[dataset.pk]
+
     panels = []
     for review in reviews:
         review.request = request
@@ -251,10 +261,7 @@ def review_panels(request: AccessRequest, user: User) -> list[ReviewPanel]:
         chairs = {c.pk for c in committee.chairs.all()}
         is_member = user.pk in member_ids
         recused_members = permissions.recusals(review, members)
-        datasets = [
-            DatasetReview(d, request_match(request, d), consent_breakdown(request, d))
-            for d in review_datasets(review)
-        ]
+        datasets = [dataset_review(d) for d in review_datasets(review)]
         outcomes = [d.match for d in datasets]
         open_now = review.decision == ReviewDecision.PENDING and (
             review.review_round == request.review_round
