@@ -171,13 +171,18 @@ def committee_queue(
     waiting_for_me: bool = False,
     page: int = 1,
 ) -> Queue:
-    """The requests the user's committees review, filtered, one page, with counts by state."""
+    """The requests the user's committees review, filtered, one page, with counts by state.
+
+    The counts (by state, and waiting for the user's vote) come from one pass over the
+    queue; the filtered total needs its own count only when a dataset is chosen.
+    """
     base = _queue_base(user)
-    counts = {
-        row["status"]: row["n"]
-        for row in base.values("status").annotate(n=Count("pk")).order_by("status")
-    }
-    waiting = base.filter(_waiting_q(user))
+    totals = base.aggregate(
+        waiting=Count("pk", filter=_waiting_q(user)),
+        **{status: Count("pk", filter=Q(status=status)) for status in RequestStatus.values},
+    )
+    waiting = totals.pop("waiting")
+    counts = {status: n for status, n in totals.items() if n}
     found = base
     if state:
         found = found.filter(status=state)
@@ -185,7 +190,12 @@ def committee_queue(
         found = found.filter(requested_datasets__dataset__accession=dataset)
     if waiting_for_me:
         found = found.filter(_waiting_q(user))
-    total = found.count()
+    if dataset:
+        total = found.count()
+    elif waiting_for_me:
+        total = waiting if not state else found.count()
+    else:
+        total = counts.get(state, 0) if state else sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = list(
@@ -193,7 +203,7 @@ def committee_queue(
             (page - 1) * PAGE_SIZE : page * PAGE_SIZE
         ]
     )
-    return Queue(rows, total, counts, waiting.count(), page, pages)
+    return Queue(rows, total, counts, waiting, page, pages)
 
 
 def datasets_reviewed_by(user: User) -> QuerySet[Dataset]:
