@@ -54,7 +54,7 @@ def test_invite_accept_with_agreement_then_submit(
     assert response["Location"] == f"/access/requests/{draft.accession}/edit/?step=people"
     people = applicant.get(response["Location"]).content.decode()
     assert "We emailed an invitation to colleague@example.org. They must accept it." in people
-    assert "<td>Cleo Colleague colleague@example.org</td>" in people
+    assert "<td>Cleo Colleague (colleague@example.org)</td>" in people
     assert "Waiting for an answer (until" in people
     # Submitting now names the open invitation.
     refused = applicant.post(f"/access/requests/{draft.accession}/submit/")
