@@ -253,9 +253,6 @@ def _page(request: Request, access_request: AccessRequest) -> dict[str, Any]:
     user = request.user
     rights = permissions.request_rights(user, access_request)
     context = {"request": request}
-    review_serializer = (
-        InternalReviewSummarySerializer if rights.view_internal else ReviewSummarySerializer
-    )
     ethics = selectors.ethics_of(access_request)
     for document in ethics:
         document.request = access_request
@@ -269,7 +266,9 @@ def _page(request: Request, access_request: AccessRequest) -> dict[str, Any]:
             selectors.coapplicants_of(access_request), many=True
         ).data,
         "ethics": EthicsDocumentSerializer(ethics, many=True, context=context).data,
-        "reviews": review_serializer(lookups.review_summaries(access_request), many=True).data,
+        "reviews": [
+            _review_summary(rights, review) for review in lookups.review_summaries(access_request)
+        ],
         "grants": GrantSerializer(selectors.grants_of(access_request), many=True).data,
     }
 
@@ -525,7 +524,7 @@ class AccessRequestTimelineApi(APIView):
     def get(self, request: Request, accession: str) -> Response:
         access_request = selectors.request_for(request.user, accession)
         rights = permissions.request_rights(request.user, access_request)
-        events = selectors.timeline(access_request, internal=rights.view_internal)
+        events = selectors.timeline(access_request, rights)
         return Response(EventSerializer(events, many=True).data)
 
 
@@ -892,14 +891,11 @@ class AccessRequestReviewsApi(APIView):
     def get(self, request: Request, accession: str) -> Response:
         access_request = selectors.request_for(request.user, accession)
         rights = permissions.request_rights(request.user, access_request)
-        review_serializer = (
-            InternalReviewSummarySerializer if rights.view_internal else ReviewSummarySerializer
-        )
         panels = []
         for panel in selectors.review_panels(access_request, request.user):
             panels.append(
                 {
-                    "review": review_serializer(_with_votes(panel.review, panel.votes)).data,
+                    "review": _review_summary(rights, _with_votes(panel.review, panel.votes)),
                     "datasets": [d.dataset.accession for d in panel.datasets],
                     "outcome": panel.outcome.value if panel.outcome else None,
                     "quorum": {
@@ -918,6 +914,15 @@ class AccessRequestReviewsApi(APIView):
                 }
             )
         return Response(panels)
+
+
+def _review_summary(rights: RequestRights, review: Any) -> dict[str, Any]:
+    """A committee's review with its votes and justification for that committee's members
+    and stewards; the decision alone for everybody else."""
+    committee_id = review["committee_id"] if isinstance(review, dict) else review.committee_id
+    if rights.sees_internal_of(committee_id):
+        return InternalReviewSummarySerializer(review).data
+    return ReviewSummarySerializer(review).data
 
 
 def _with_votes(review: CommitteeReview, votes: list[Vote]) -> dict[str, Any]:

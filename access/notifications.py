@@ -26,10 +26,11 @@ def notify(
     users: Iterable[User],
     message: str,
     url: str,
-    template: str,
+    template: str = "",
     context: dict[str, Any] | None = None,
 ) -> int:
-    """A notice and an email to each distinct user; call inside the service's transaction."""
+    """A notice and (with a template) an email to each distinct user; call inside the
+    service's transaction."""
     sent = 0
     seen: set[int] = set()
     for user in users:
@@ -37,6 +38,9 @@ def notify(
             continue
         seen.add(user.pk)
         Notification.objects.create(user=user, message=message[:500], url=url)
+        if not template:
+            sent += 1
+            continue
         with translation.override(_language(user)):
             email_queue(
                 to=user.email,

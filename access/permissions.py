@@ -112,6 +112,11 @@ class RequestRights:
     def reviewer(self) -> bool:
         return bool(self.member_of)
 
+    def sees_internal_of(self, committee_id: int | None) -> bool:
+        """Votes and reviewers' comments of one committee: its own members and stewards only
+        (a community sees nothing of another community's deliberation)."""
+        return self.steward or committee_id in self.member_of
+
 
 def request_rights(user: User, request: AccessRequest) -> RequestRights:
     perms = _person_perms(user, request)

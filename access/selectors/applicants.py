@@ -17,6 +17,7 @@ from access.models import (
     ReviewDecision,
     Vote,
 )
+from access.permissions import RequestRights
 from access.selectors.agreements import current_agreements, signatories
 from datasets.models import Dataset
 from portal.models import User, normalize_email
@@ -37,20 +38,22 @@ def datasets_of(request: AccessRequest) -> list[Dataset]:
     return list(request.datasets.select_related("committee").order_by("accession"))
 
 
-def decisions_of(request: AccessRequest, *, with_votes: bool = False) -> list[CommitteeReview]:
-    """Every committee's recorded decision, oldest round first; votes only when asked for
-    (committees and stewards see them, applicants never)."""
-    reviews = (
+def decisions_of(request: AccessRequest, rights: RequestRights) -> list[CommitteeReview]:
+    """Every committee's recorded decision, oldest round first, each with `shown_votes`: its
+    votes for that committee's members and stewards, none for anybody else."""
+    reviews = list(
         CommitteeReview.objects.filter(request=request)
         .exclude(decision__in=[ReviewDecision.PENDING, ReviewDecision.SUPERSEDED])
         .select_related("committee", "decided_by")
-        .order_by("review_round", "decided_at", "committee__name")
-    )
-    if with_votes:
-        reviews = reviews.prefetch_related(
+        .prefetch_related(
             Prefetch("votes", queryset=Vote.objects.select_related("member").order_by("cast_at"))
         )
-    return list(reviews)
+        .order_by("review_round", "decided_at", "committee__name")
+    )
+    for review in reviews:
+        visible = rights.sees_internal_of(review.committee_id)
+        review.shown_votes = list(review.votes.all()) if visible else []  # type: ignore[attr-defined]
+    return reviews
 
 
 def renewals_of(request: AccessRequest) -> list[AccessRequest]:

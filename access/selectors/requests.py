@@ -74,12 +74,15 @@ def my_requests(user: User) -> QuerySet[AccessRequest]:
     ).order_by("-updated_at", "-pk")
 
 
-def timeline(request: AccessRequest, *, internal: bool) -> list[RequestEvent]:
-    """The request's events; votes and reviewers' comments only for committees and stewards."""
+def timeline(request: AccessRequest, rights: permissions.RequestRights) -> list[RequestEvent]:
+    """The request's events; a committee's votes and comments only for its members (and
+    stewards), never for the applicants."""
     events = RequestEvent.objects.filter(request=request).select_related("actor", "committee")
-    if not internal:
-        events = events.filter(internal=False)
-    return list(events.order_by("at", "pk"))
+    return [
+        e
+        for e in events.order_by("at", "pk")
+        if not e.internal or rights.sees_internal_of(e.committee_id)
+    ]
 
 
 def coapplicants_of(request: AccessRequest) -> list[CoApplicant]:
@@ -262,12 +265,22 @@ def review_panels(request: AccessRequest, user: User) -> list[ReviewPanel]:
             )
         return seen[dataset.pk]
 
+    steward = permissions.is_steward(user)
+    sits_on = {
+        r.committee.is_community
+        for r in reviews
+        if user.pk in {m.pk for m in r.committee.members.all()}
+    }
+    # Only a community committee's members are kept from other communities' panels.
+    community_only = sits_on == {True} and not steward
     panels = []
     for review in reviews:
         review.request = request
         committee = review.committee
         members = list(committee.members.all())
         member_ids = {m.pk for m in members}
+        if community_only and committee.is_community and user.pk not in member_ids:
+            continue  # a community sees nothing of another community's review
         chairs = {c.pk for c in committee.chairs.all()}
         is_member = user.pk in member_ids
         recused_members = permissions.recusals(review, members)
@@ -276,7 +289,8 @@ def review_panels(request: AccessRequest, user: User) -> list[ReviewPanel]:
         open_now = review.decision == ReviewDecision.PENDING and (
             review.review_round == request.review_round
         )
-        votes = list(review.votes.all())
+        sees_votes = is_member or steward
+        votes = list(review.votes.all()) if sees_votes else []
         quorum = quorum_state(review)
         panels.append(
             ReviewPanel(

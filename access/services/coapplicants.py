@@ -118,12 +118,11 @@ def coapplicant_invite(
             context={"invitation": invitation, "request": request, "path": path},
         )
         existing = User.objects.filter(email=email).first()
-        if existing is not None:
+        if existing is not None:  # in the portal too; the invitation email is already sent
             notify(
                 users=[existing],
                 message=f"{request.applicant.full_name} invited you to co-apply: {request.title}",
                 url=path,
-                template="access/email/notice.txt",
             )
     return invitation
 

@@ -169,8 +169,10 @@ def _review_page(
         "ethics": selectors.ethics_of(access_request),
         "acceptances": selectors.acceptances_of(access_request),
         "grants": selectors.grants_of(access_request),
-        "events": selectors.timeline(access_request, internal=rights.view_internal),
-        "panels": [_panel_view(p, rights.view_internal, failed) for p in panels],
+        "events": selectors.timeline(access_request, rights),
+        "panels": [
+            _panel_view(p, rights.sees_internal_of(p.review.committee_id), failed) for p in panels
+        ],
         "page_problem": failed[3] if failed and failed[0] == 0 else "",
     }
     return render(request, "access/review.html", context, status=status)
@@ -179,7 +181,12 @@ def _review_page(
 @login_required
 @require_GET
 def review(request: HttpRequest, accession: str) -> HttpResponse:
-    return _review_page(request, _visible(request.user, accession))
+    access_request = _visible(request.user, accession)
+    rights = permissions.request_rights(request.user, access_request)
+    if not (rights.reviewer or rights.steward):
+        # The applicants follow their request on its own page; this one is the committees'.
+        raise Http404("No such review.")
+    return _review_page(request, access_request)
 
 
 def _review(access_request: AccessRequest, review_id: int) -> Any:

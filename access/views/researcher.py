@@ -325,16 +325,15 @@ def _detail(
         "access_request": access_request,
         "purpose": purpose_in_words(access_request),
         "matches": _matches(access_request, datasets),
-        "events": selectors.timeline(access_request, internal=rights.view_internal),
+        "events": selectors.timeline(access_request, rights),
         "coapplicants": selectors.coapplicants_of(access_request),
         "agreements": applicants.agreement_rows(access_request),
         "ethics": selectors.ethics_of(access_request)
         if permissions.can_view_ethics(user, access_request)
         else [],
         "grants": selectors.grants_of(access_request),
-        "decisions": applicants.decisions_of(access_request, with_votes=rights.view_internal),
+        "decisions": applicants.decisions_of(access_request, rights),
         "renewals": applicants.renewals_of(access_request),
-        "show_votes": rights.view_internal,
         "can_edit": rights.edit,
         "can_withdraw": _can_withdraw(access_request, rights),
         "can_renew": rights.act_as_applicant and access_request.status in RENEWABLE,
@@ -656,8 +655,7 @@ def request_pdf(request: HttpRequest, accession: str) -> HttpResponse:
         "matches": _matches(access_request, datasets),
         "coapplicants": selectors.coapplicants_of(access_request),
         "acceptances": selectors.acceptances_of(access_request),
-        "decisions": applicants.decisions_of(access_request, with_votes=rights.view_internal),
-        "show_votes": rights.view_internal,
+        "decisions": applicants.decisions_of(access_request, rights),
         "grants": selectors.grants_of(access_request),
     }
     response = HttpResponse(application_pdf(context), content_type="application/pdf")

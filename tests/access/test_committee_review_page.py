@@ -80,24 +80,44 @@ def test_small_consenting_counts_are_suppressed(
     )
 
 
-def test_votes_are_shown_to_members_and_hidden_from_the_applicant(
+def test_votes_are_shown_to_members_and_the_page_is_not_the_applicants(
     in_review: AccessRequest, dac_member: User, dac_chair: User, researcher: User
 ) -> None:
     review = in_review.reviews.get()
     vote_cast(actor=dac_member, review=review, choice="reject", rationale="Too broad a study.")
 
     member_page = signed_in_client(dac_chair).get(_url(in_review)).content.decode()
-    applicant = signed_in_client(researcher).get(_url(in_review))
-    applicant_page = applicant.content.decode()
+    applicant = signed_in_client(researcher)
 
     assert "<strong>Morgan Member</strong>: Reject" in member_page
     assert member_page.count("Too broad a study.") == 2  # the vote and the timeline
-    assert applicant.status_code == 200
-    assert "Too broad a study." not in applicant_page
-    assert "Morgan Member" not in applicant_page
-    assert 'action="/access/review/' not in applicant_page
-    # The count of votes is no secret; who voted what is.
-    assert "Quorum: 1 of 2 needed votes" in applicant_page
+    assert applicant.get(_url(in_review)).status_code == 404
+    request_page = applicant.get(f"/access/requests/{in_review.accession}/").content.decode()
+    assert "Too broad a study." not in request_page
+    assert "Morgan Member" not in request_page
+
+
+def test_a_community_sees_nothing_of_the_dacs_votes(
+    in_review: AccessRequest, dac_member: User, community: Any, cohort: Any
+) -> None:
+    from access.models import CommitteeReview
+    from tests.access.conftest import link_sample
+
+    CommitteeReview.objects.create(request=in_review, committee=community, review_round=1)
+    link_sample(cohort.dataset, None, "NATION-X", community=community)
+    vote_cast(
+        actor=dac_member,
+        review=in_review.reviews.get(committee__kind="dac"),
+        choice="reject",
+        rationale="Too broad a study.",
+    )
+    elder = community.chairs.get()
+
+    page = signed_in_client(elder).get(_url(in_review)).content.decode()
+
+    assert "Nation governance committee" in page
+    assert "Too broad a study." not in page
+    assert "Morgan Member" not in page
 
 
 def test_member_of_another_committee_gets_404(

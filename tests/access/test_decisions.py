@@ -24,7 +24,7 @@ from datasets.models import Committee
 from portal.exceptions import PermissionError_
 from portal.models import Role, User
 from tests.access.conftest import Cohort, complete_draft, released_dataset
-from tests.factories import CommitteeFactory, UserFactory
+from tests.factories import UserFactory
 
 TODAY = timezone.localdate
 

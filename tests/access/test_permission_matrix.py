@@ -203,7 +203,10 @@ MATRIX: dict[str, list[Probe]] = {
     "access:dac_home": [
         Probe("get", _none, (302, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 403)),
     ],
-    "access:review": [Probe("get", _in_review, VIEWERS)],
+    # The committees' page: the applicants follow their request on its own page.
+    "access:review": [
+        Probe("get", _in_review, (302, 404, 404, 404, 404, 404, 200, 404, 200, 200, 200, 200))
+    ],
     "access:vote": [
         Probe("post", _dac_review, (302, 404, 404, 403, 404, 403, 302, 404, 403, 302, 403, 403),
               _vote),

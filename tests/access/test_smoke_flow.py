@@ -29,8 +29,10 @@ def test_flow(
     assert (b.consenting, b.excluded) == (6, {"narrower": 2})
 
 
-def test_panels(draft, researcher, dac_chair, dac_member, cohort, django_capture_on_commit_callbacks) -> None:
-    from access.selectors.requests import committee_queue, review_panels, data_uses_for_participant
+def test_panels(
+    draft, researcher, dac_chair, dac_member, cohort, django_capture_on_commit_callbacks
+) -> None:
+    from access.selectors.requests import committee_queue, data_uses_for_participant, review_panels
 
     with django_capture_on_commit_callbacks(execute=True):
         request = access_request_submit(actor=researcher, request=draft)
