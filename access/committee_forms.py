@@ -144,18 +144,8 @@ def _people(text: str) -> tuple[list[User], list[str]]:
     return users, unknown
 
 
-class CommitteeCreateForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=CommitteeKind.choices, initial=CommitteeKind.DAC)
+class CommitteeSettingsForm(forms.Form):
     contact_email = forms.EmailField()
-    chairs = forms.CharField(
-        label="Chairs", help_text="Email addresses of registered people, separated by commas."
-    )
-    members = forms.CharField(
-        label="Other members",
-        required=False,
-        help_text="Email addresses, separated by commas. Chairs are members too.",
-    )
     quorum = forms.IntegerField(
         min_value=1,
         required=False,
@@ -165,6 +155,31 @@ class CommitteeCreateForm(forms.Form):
         label="Members from the applicant's institution are recused", required=False
     )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    field_order = ("contact_email", "quorum", "recuse_same_institution", "description")
+
+
+class CommitteeCreateForm(CommitteeSettingsForm):
+    field_order = (
+        "name",
+        "kind",
+        "contact_email",
+        "chairs",
+        "members",
+        "quorum",
+        "recuse_same_institution",
+        "description",
+    )
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=CommitteeKind.choices, initial=CommitteeKind.DAC)
+    chairs = forms.CharField(
+        label="Chairs", help_text="Email addresses of registered people, separated by commas."
+    )
+    members = forms.CharField(
+        label="Other members",
+        required=False,
+        help_text="Email addresses, separated by commas. Chairs are members too.",
+    )
 
     def clean_chairs(self) -> list[User]:
         users, unknown = _people(self.cleaned_data["chairs"])
@@ -177,19 +192,6 @@ class CommitteeCreateForm(forms.Form):
         if unknown:
             raise forms.ValidationError(f"Nobody is registered as {', '.join(unknown)}.")
         return users
-
-
-class CommitteeSettingsForm(forms.Form):
-    contact_email = forms.EmailField()
-    quorum = forms.IntegerField(
-        min_value=1,
-        required=False,
-        help_text="Votes a decision needs. Empty: a majority of the members who may vote.",
-    )
-    recuse_same_institution = forms.BooleanField(
-        label="Members from the applicant's institution are recused", required=False
-    )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MemberAddForm(forms.Form):

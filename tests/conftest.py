@@ -85,6 +85,17 @@ def dac_member(db: None, dac_chair: User) -> User:
 
 
 @pytest.fixture
+def third_member(db: None) -> User:
+    """A second member of "Test DAC" (added by the tests that need a third voter)."""
+    return UserFactory(
+        email="third.member@example.org",
+        full_name="Toni Third",
+        role=Role.DAC_MEMBER,
+        institution="Other Institute",
+    )
+
+
+@pytest.fixture
 def steward(db: None) -> User:
     return UserFactory(email="steward@example.org", full_name="Sam Steward", role=Role.STEWARD)
 

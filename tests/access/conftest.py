@@ -28,16 +28,6 @@ def consent_version(steward: User) -> ConsentVersion:
 
 
 @pytest.fixture
-def third_member(db: None) -> User:
-    return UserFactory(
-        email="third.member@example.org",
-        full_name="Toni Third",
-        role=Role.DAC_MEMBER,
-        institution="Other Institute",
-    )
-
-
-@pytest.fixture
 def dac(dac_chair: User, dac_member: User, third_member: User) -> Committee:
     """The dataset's DAC: the chair and two members (a majority is two votes)."""
     committee = Committee.objects.get(name="Test DAC")

@@ -56,16 +56,6 @@ def open_page(browser: Browser, live_server: Any) -> Iterator[OpenPage]:
 
 
 @pytest.fixture
-def third_member(db: None) -> User:
-    return UserFactory(
-        email="third.member@example.org",
-        full_name="Toni Third",
-        role=Role.DAC_MEMBER,
-        institution="Other Institute",
-    )
-
-
-@pytest.fixture
 def coapplicant(db: None) -> User:
     return UserFactory(
         email="casey.co@partner.example",
