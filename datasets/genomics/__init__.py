@@ -6,8 +6,8 @@ on is a ``GenomicFileError`` (or, in ``validate``, a ``Problem``) whose message 
 file and says what to do.
 
 Modules: ``formats`` (errors, detection, EOF markers, opening with htslib), ``indexes``,
-``headers``, ``checksums`` and ``validation``; import from the package, which re-exports
-the public names.
+``headers``, ``checksums``, ``validation`` and ``filtering`` (consent-filtered copies);
+import from the package, which re-exports the public names.
 """
 
 from __future__ import annotations
@@ -17,6 +17,19 @@ from datasets.genomics.checksums import (
     CHECKSUM_PROGRESS_EVERY,
     Checksums,
     compute_checksums,
+)
+from datasets.genomics.filtering import (
+    FILTER_COMPRESSION_LEVEL,
+    FilteredCopy,
+    Region,
+    build_filtered_copy,
+    cache_name,
+    concatenate_pieces,
+    filter_piece,
+    index_copy,
+    keeps_all,
+    regions,
+    samples_hash,
 )
 from datasets.genomics.formats import (
     BGZF_EOF,
@@ -53,7 +66,9 @@ __all__ = [
     "CRAM_EOF_V3",
     "Checksums",
     "Contig",
+    "FILTER_COMPRESSION_LEVEL",
     "FileFormat",
+    "FilteredCopy",
     "GenomicFileError",
     "HeaderInfo",
     "HtsFile",
@@ -62,17 +77,26 @@ __all__ = [
     "Problem",
     "ProgressCallback",
     "ReferenceGenome",
+    "Region",
     "Severity",
     "ValidationReport",
+    "build_filtered_copy",
+    "cache_name",
     "check_bgzf_eof",
     "check_cram_eof",
     "check_eof",
     "check_index",
     "compute_checksums",
+    "concatenate_pieces",
     "detect_format",
+    "filter_piece",
     "find_index",
     "format_from_name",
     "guess_reference",
+    "index_copy",
+    "keeps_all",
     "read_header",
+    "regions",
+    "samples_hash",
     "validate",
 ]
