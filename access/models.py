@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consent.models import ConsentQuestion, Participant
-from datasets.models import Committee, Dataset
+from datasets.models import Committee, DataFile, Dataset
 
 REQUEST_ACCESSION_PREFIX = "CAR"
 
@@ -431,3 +431,103 @@ class RequestQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: question {self.question_id}"
+
+
+# --- deliveries: the files a grant holder downloads, and the signed links to them ---------------
+
+
+class DeliveryStatus(models.TextChoices):
+    PREPARING = "preparing", "Preparing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One request for download links under a grant, and the consented sample set it served.
+
+    Whether its links still work is decided at every download (expiry, the grant, current
+    consent), never by a status a job would have to update.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="deliveries")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PREPARING
+    )
+    # The data files asked for (empty: every data file of the grant's dataset).
+    datafile_ids = models.JSONField(default=list, blank=True)
+    lifetime_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of the sorted sample IDs delivered, newline-joined.
+    sample_set_hash = models.CharField(max_length=64, blank=True)
+    # The audit ledger's head when the consented set was computed: while it has not moved,
+    # nobody's consent can have changed, so downloads skip the consent query.
+    consent_stamp = models.CharField(max_length=64, blank=True)
+    excluded_files = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "delivery"
+        verbose_name_plural = "deliveries"
+        ordering: ClassVar = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+
+class DeliveryFile(models.Model):
+    """A file served by a delivery: the original data file or a derivative of it."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="files")
+    datafile = models.ForeignKey(DataFile, on_delete=models.PROTECT, related_name="+")
+    # Relative to CUSTODIAN_DATA_ROOT: the original, or a file under derivatives/.
+    served_path = models.CharField(max_length=1024)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+    is_index = models.BooleanField(default=False)
+    index_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="index"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["delivery", "is_index", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryParticipant(models.Model):
+    """A participant whose samples a delivery included ("who used my data" lists these)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="participants")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["delivery", "participant"], name="access_delivery_participant_once"
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["participant", "delivery"])]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}: {self.participant_id}"
+
+
+class SignedLink(models.Model):
+    """A time-limited download link; the URL carries a signature over its id and expiry."""
+
+    delivery_file = models.ForeignKey(DeliveryFile, on_delete=models.CASCADE, related_name="links")
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["pk"]
+
+    def __str__(self) -> str:
+        return f"link {self.pk} until {self.expires_at:%Y-%m-%d %H:%M}"

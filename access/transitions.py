@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from access.models import RequestStatus
+from access.models import DeliveryStatus, RequestStatus
 
 S = RequestStatus
 
@@ -18,4 +18,14 @@ REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     S.WITHDRAWN: frozenset(),
     S.REVOKED: frozenset(),
     S.EXPIRED: frozenset(),
+}
+
+D = DeliveryStatus
+
+# A delivery is prepared once. Whether its links still work (expiry, revocation, consent) is
+# decided at each download, so READY needs no further states.
+DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    D.PREPARING: frozenset({D.READY, D.FAILED}),
+    D.READY: frozenset(),
+    D.FAILED: frozenset(),
 }

@@ -172,3 +172,12 @@ def approve_by_votes(request: AccessRequest, chair: User, member: User) -> Acces
     review_decide(actor=chair, review=review, decision="approved")
     request.refresh_from_db()
     return request
+
+
+# Deliveries: generated genomic files in a data root of the test's own, and an approved grant.
+from tests.access.delivery_support import (  # noqa: E402, F401
+    approved_request,
+    data_root,
+    delivery_world,
+    sources,
+)
