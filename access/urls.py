@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import committee, participant, researcher, steward
+from access.views import committee, deliveries, participant, researcher, steward
 
 app_name = "access"
 
@@ -39,6 +39,10 @@ urlpatterns = [
         researcher.ethics_download,
         name="ethics_download",
     ),
+    path("grants/<int:grant_id>/deliveries/", deliveries.delivery_new, name="delivery_request"),
+    path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery"),
+    # The signed URL is the credential: no session, open to anonymous clients (htslib, curl).
+    path("download/<str:token>/<str:filename>", deliveries.download, name="download"),
     path("invitations/<str:token>/", researcher.invitation, name="invitation"),
     # Committees
     path("committee/", committee.dac_home, name="dac_home"),

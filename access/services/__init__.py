@@ -15,6 +15,7 @@ from access.services.coapplicants import (
     invitation_from_token,
     invitation_token,
 )
+from access.services.deliveries import delivery_fail, delivery_prepare, delivery_request
 from access.services.grants import access_requests_expire, grants_revoke, vote_reminders_send
 from access.services.notices import notifications_mark_read
 from access.services.requests import (
@@ -46,6 +47,9 @@ __all__ = [
     "coapplicant_answer",
     "coapplicant_cancel",
     "coapplicant_invite",
+    "delivery_fail",
+    "delivery_prepare",
+    "delivery_request",
     "ethics_upload",
     "grants_revoke",
     "invitation_from_token",

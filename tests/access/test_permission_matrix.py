@@ -31,6 +31,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
+from access.models import Delivery
 from consent.models import ConsentVersion
 from datasets.models import Committee
 from portal.models import User
@@ -113,6 +114,15 @@ def _revoke_page(w: World) -> dict[str, Any]:
 
 def _grant(w: World) -> dict[str, Any]:
     return {"grant_id": w.grant.pk}
+
+
+def _delivery(w: World) -> dict[str, Any]:
+    delivery, _ = Delivery.objects.get_or_create(grant=w.grant, requested_by=w.grant.grantee)
+    return {"delivery_id": delivery.pk}
+
+
+def _bad_link(_: World) -> dict[str, Any]:
+    return {"token": "eyJsIjoxLCJlIjoxfQ:forged", "filename": "S000.bam"}
 
 
 def _form(**fields: Any) -> Body:
@@ -243,6 +253,17 @@ MATRIX: dict[str, list[Probe]] = {
     ],
     "access:data_use": [
         Probe("get", _none, (302, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
+    ],
+    # Download links: only the grant's holder asks; the delivery page is theirs alone; the
+    # signed URL is its own credential (a bad one is refused to everybody alike).
+    "access:delivery_request": [
+        Probe("post", _grant, (302, 404, 404, 302, 404, 404, 403, 404, 403, 403, 404, 403)),
+    ],
+    "access:delivery": [
+        Probe("get", _delivery, (302, 404, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404)),
+    ],
+    "access:download": [
+        Probe("get", _bad_link, (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
     ],
     # --- API ---
     "access_api:requests": [

@@ -1,0 +1,196 @@
+"""Reads on deliveries: the researcher's delivery page, committees' lists, and the download
+check every signed link passes on every request (htslib makes many small ones)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core import signing
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from access.models import AccessRequest, Delivery, DeliveryParticipant, SignedLink
+from access.selectors.consented import consenting_samples
+from datasets.paths import resolve_data_path
+from portal.audit import ledger_head
+from portal.exceptions import NotFoundError, PermissionError_, PortalError
+from portal.models import User
+
+LINK_SALT = "access.download"
+# A stale entry cannot be read (its key holds the ledger head); this only bounds memory.
+CONSENT_CACHE_SECONDS = 3600
+
+
+class LinkGone(PortalError):
+    """The link was valid but no longer is (expired, revoked, consent changed): 410."""
+
+    code = "gone"
+    http_status = 410
+
+
+def delivery_for(user: User, delivery_id: int) -> Delivery:
+    """The user's own delivery; anyone else's is the same 404 as a missing one."""
+    delivery = (
+        Delivery.objects.select_related("grant__dataset", "grant__request", "requested_by")
+        .filter(pk=delivery_id, requested_by_id=getattr(user, "pk", None))
+        .first()
+    )
+    if delivery is None:
+        raise NotFoundError("No such delivery.")
+    return delivery
+
+
+def deliveries_of_request(request: AccessRequest) -> list[Delivery]:
+    """Every delivery under the request's grants, newest first, for committees and stewards."""
+    return list(
+        Delivery.objects.filter(grant__request=request).select_related(
+            "grant__dataset", "requested_by"
+        )
+    )
+
+
+def my_deliveries(user: User, request: AccessRequest) -> list[Delivery]:
+    return list(
+        Delivery.objects.filter(grant__request=request, requested_by=user).select_related(
+            "grant__dataset"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    name: str
+    size: int
+    sha256: str
+    url: str
+    expires_at: dt.datetime
+    index_url: str = ""
+    index_name: str = ""
+    is_vcf: bool = False
+
+
+def links_of(delivery: Delivery) -> list[IssuedLink]:
+    """The data files' links, each with its index's link (one query)."""
+    links = list(
+        SignedLink.objects.filter(delivery_file__delivery=delivery)
+        .select_related("delivery_file__index_of")
+        .order_by("delivery_file__name")
+    )
+    index_of = {
+        link.delivery_file.index_of_id: link for link in links if link.delivery_file.is_index
+    }
+    issued = []
+    for link in links:
+        file = link.delivery_file
+        if file.is_index:
+            continue
+        index = index_of.get(file.pk)
+        issued.append(
+            IssuedLink(
+                name=file.name,
+                size=file.size,
+                sha256=file.sha256,
+                url=link_url(link),
+                expires_at=link.expires_at,
+                index_url=link_url(index) if index else "",
+                index_name=index.delivery_file.name if index else "",
+                is_vcf=file.name.endswith((".vcf.gz", ".bcf")),
+            )
+        )
+    return issued
+
+
+def link_token(link: SignedLink) -> str:
+    return signing.dumps(
+        {"l": link.pk, "e": int(link.expires_at.timestamp())}, salt=LINK_SALT, compress=False
+    )
+
+
+def link_url(link: SignedLink) -> str:
+    return reverse("access:download", args=[link_token(link), link.delivery_file.name])
+
+
+def _still_consenting(delivery: Delivery) -> bool:
+    """True when every participant the delivery included is still in the consented set."""
+    grant = delivery.grant
+    consenting = consenting_samples(grant.request, grant.dataset).values("participant_id")
+    return (
+        not DeliveryParticipant.objects.filter(delivery=delivery)
+        .exclude(participant_id__in=consenting)
+        .exists()
+    )
+
+
+def delivery_consent_holds(delivery: Delivery) -> bool:
+    """Cheap while nothing was written since issuance: every consent change is audited and
+    moves the ledger's head; when it moved, one query, cached under (delivery, head)."""
+    head = ledger_head()
+    if head == delivery.consent_stamp:
+        return True
+    key = f"access:delivery-consent:{delivery.pk}:{head}"
+    holds = cache.get(key)
+    if holds is None:
+        holds = _still_consenting(delivery)
+        cache.set(key, holds, timeout=CONSENT_CACHE_SECONDS)
+    return holds
+
+
+@dataclass(frozen=True)
+class Servable:
+    path: Path
+    name: str
+    size: int
+    sha256: str
+
+
+def link_for_download(token: str, filename: str, *, now: dt.datetime | None = None) -> Servable:
+    """The file a signed link serves, after every check; a PortalError (403/404/410) if not.
+
+    The path comes from the database only: the filename in the URL is cosmetic and must
+    match the file's name.
+    """
+    try:
+        payload = signing.loads(token, salt=LINK_SALT)
+        link_id, expiry = int(payload["l"]), int(payload["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise PermissionError_("This download link is not valid.") from exc
+    link = (
+        SignedLink.objects.select_related(
+            "delivery_file__delivery__grant__request", "delivery_file__delivery__grant__dataset"
+        )
+        .filter(pk=link_id)
+        .first()
+    )
+    if link is None or int(link.expires_at.timestamp()) != expiry:
+        raise NotFoundError("No such download link.")
+    file = link.delivery_file
+    if filename != file.name:
+        raise NotFoundError("No such download link.")
+    now = now or timezone.now()
+    if now >= link.expires_at:
+        raise LinkGone(
+            f"This link expired at {timezone.localtime(link.expires_at):%d %B %Y %H:%M}. "
+            "Ask for a fresh delivery on the delivery page."
+        )
+    if link.revoked_at is not None:
+        raise LinkGone("This link was revoked. Ask for a fresh delivery on the delivery page.")
+    delivery = file.delivery
+    if not delivery.grant.is_active:
+        raise LinkGone(
+            "Access under this grant was revoked or has ended, so its links no longer work."
+        )
+    if not delivery_consent_holds(delivery):
+        raise LinkGone(
+            "Someone whose data this delivery included has since withdrawn or narrowed their "
+            "consent, so its links no longer work. You can ask for a fresh delivery, which "
+            "holds only the data of participants who consent now."
+        )
+    return Servable(
+        path=resolve_data_path(file.served_path).absolute,
+        name=file.name,
+        size=file.size,
+        sha256=file.sha256,
+    )
