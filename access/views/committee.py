@@ -30,6 +30,7 @@ from access.models import AccessRequest, RequestStatus
 from access.selectors import applicants, lookups
 from access.selectors import committees as committee_selectors
 from access.selectors import requests as selectors
+from access.selectors.deliveries import deliveries_of_request
 from access.services import grants_revoke, review_decide, vote_cast
 from access.services.reviews import default_grant_end
 from datasets.selectors import committees_of
@@ -169,6 +170,7 @@ def _review_page(
         "ethics": selectors.ethics_of(access_request),
         "acceptances": selectors.acceptances_of(access_request),
         "grants": selectors.grants_of(access_request),
+        "deliveries": deliveries_of_request(access_request),
         "events": selectors.timeline(access_request, rights),
         "panels": [
             _panel_view(p, rights.sees_internal_of(p.review.committee_id), failed) for p in panels

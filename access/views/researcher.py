@@ -31,6 +31,7 @@ from access.purpose import request_match
 from access.selectors import applicants
 from access.selectors import requests as selectors
 from access.selectors.agreements import current_agreements, has_accepted_all
+from access.selectors.deliveries import my_deliveries
 from access.services.requests import RENEWABLE, needs_ethics
 from access.transitions import REQUEST_TRANSITIONS
 from consent.duo import Outcome
@@ -321,6 +322,7 @@ def _detail(
 ) -> HttpResponse:
     user = _user(request)
     datasets = applicants.datasets_of(access_request)
+    grants = selectors.grants_of(access_request)
     context = {
         "access_request": access_request,
         "purpose": purpose_in_words(access_request),
@@ -331,7 +333,9 @@ def _detail(
         "ethics": selectors.ethics_of(access_request)
         if permissions.can_view_ethics(user, access_request)
         else [],
-        "grants": selectors.grants_of(access_request),
+        "grants": grants,
+        "link_grants": {g.pk for g in grants if g.grantee_id == user.pk and g.is_active},
+        "deliveries": my_deliveries(user, access_request),
         "decisions": applicants.decisions_of(access_request, rights),
         "renewals": applicants.renewals_of(access_request),
         "can_edit": rights.edit,
