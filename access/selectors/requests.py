@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from access import permissions
@@ -17,6 +17,8 @@ from access.models import (
     AgreementAcceptance,
     CoApplicant,
     CommitteeReview,
+    DeliveryParticipant,
+    DeliveryStatus,
     EthicsDocument,
     Grant,
     InvitationStatus,
@@ -27,7 +29,7 @@ from access.models import (
     Vote,
 )
 from access.purpose import request_match
-from access.selectors.consented import ConsentBreakdown, consent_breakdown, consenting_sample_q
+from access.selectors.consented import ConsentBreakdown, consent_breakdown
 from access.selectors.reviews import (
     QuorumState,
     combined_outcome,
@@ -340,7 +342,7 @@ def _active_grants_by_committee(request: AccessRequest, today: dt.date) -> dict[
 
 @dataclass(frozen=True)
 class DataUse:
-    """One approved use of data that the participant's consent permitted."""
+    """One approved use that received data including the participant's."""
 
     accession: str
     title: str
@@ -349,40 +351,43 @@ class DataUse:
     approved_on: dt.date | None
     ends_on: dt.date | None
     status: str
+    received_on: dt.date | None = None
 
 
 def data_uses_for_participant(participant: Participant) -> list[DataUse]:
-    """Approved requests whose grants cover a dataset holding the participant's samples and
-    whose purpose the participant's consent permits (checked in SQL, per request)."""
-    candidates = (
-        AccessRequest.objects.filter(
-            grants__dataset__samples__participant=participant,
-            status__in=[RequestStatus.APPROVED, RequestStatus.EXPIRED, RequestStatus.REVOKED],
-        )
-        .distinct()
-        .order_by("-decided_at", "-pk")
+    """Requests under which a delivery actually included the participant's samples (the
+    consented sample set recorded when the links were issued), newest data first."""
+    included = DeliveryParticipant.objects.filter(
+        participant=participant, delivery__status=DeliveryStatus.READY
     )
-    uses = []
-    for request in candidates.select_related("applicant"):
-        samples = Sample.objects.filter(
-            Q(participant=participant, dataset__grants__request=request)
-            & consenting_sample_q(request)
+    last_end = Grant.objects.filter(request=OuterRef("pk")).order_by("-ends_on").values("ends_on")
+    requests = (
+        AccessRequest.objects.filter(
+            pk__in=included.values("delivery__grant__request_id"),
         )
-        if not samples.exists():
-            continue
-        ends = Grant.objects.filter(request=request).order_by("-ends_on").first()
-        uses.append(
-            DataUse(
-                accession=request.accession or "",
-                title=request.title,
-                lay_summary=request.lay_summary,
-                institution=request.institution,
-                approved_on=timezone.localdate(request.decided_at) if request.decided_at else None,
-                ends_on=ends.ends_on if ends else None,
-                status=request.get_status_display(),
-            )
+        .annotate(
+            received=Subquery(
+                included.filter(delivery__grant__request_id=OuterRef("pk"))
+                .order_by("-delivery__ready_at")
+                .values("delivery__ready_at")[:1]
+            ),
+            last_end=Subquery(last_end[:1]),
         )
-    return uses
+        .order_by("-received", "-pk")
+    )
+    return [
+        DataUse(
+            accession=request.accession or "",
+            title=request.title,
+            lay_summary=request.lay_summary,
+            institution=request.institution,
+            approved_on=timezone.localdate(request.decided_at) if request.decided_at else None,
+            ends_on=request.last_end,
+            status=request.get_status_display(),
+            received_on=timezone.localdate(request.received) if request.received else None,
+        )
+        for request in requests
+    ]
 
 
 def community_uses(committee: Committee) -> QuerySet[AccessRequest]:

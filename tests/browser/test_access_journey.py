@@ -1,12 +1,14 @@
 """An access request's whole journey in Chromium: a researcher applies with a co-applicant,
-two committee members vote, the chair approves, the researchers see the grant, and a
-consenting participant sees the project in "who used my data" (one who refused does not)."""
+two committee members vote, the chair approves, the researchers see the grant, the applicant
+asks for download links, and a consenting participant whose data was delivered sees the
+project in "who used my data" (one who refused does not)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +20,11 @@ from access.models import AccessRequest, RequestStatus
 from access.services import agreement_publish
 from consent.models import ConsentVersion
 from consent.services import consent_version_publish
+from datasets import synthetic
 from datasets.models import Committee, Dataset
 from portal.models import Role, User
 from tests.access.conftest import AGREEMENT_TEXT, link_sample, released_dataset
+from tests.access.delivery_support import add_file
 from tests.browser.conftest import assert_accessible, browser_sign_in, screenshot
 from tests.consent.conftest import ALL_YES, give, make_version
 from tests.factories import ParticipantFactory, UserFactory
@@ -73,10 +77,12 @@ def dataset(
     third_member: User,
     participant: User,
     other_participant: User,
+    settings: Any,
+    tmp_path: Path,
 ) -> Dataset:
     """The Test DAC (chair and two members: two votes are a majority) with its agreement, and
     a released HMB dataset of six consenting participants (Pat among them) and two who said no
-    to any research (the other participant among them)."""
+    to any research (the other participant among them); Pat's reads are a validated BAM."""
     committee = Committee.objects.get(name="Test DAC")
     committee.members.add(third_member)
     agreement_publish(actor=steward, committee=committee, text=AGREEMENT_TEXT)
@@ -91,6 +97,9 @@ def dataset(
         give(person, version, refused)
     for n, person in enumerate([*consenting, *refusing]):
         link_sample(dataset, person, f"HC{n:03d}")
+    settings.CUSTODIAN_DATA_ROOT = tmp_path / "data"
+    bam = synthetic.write_bam(tmp_path / "HC000.bam", sample="HC000", reads_per_contig=20)
+    add_file(dataset, steward, settings.CUSTODIAN_DATA_ROOT, bam, "heart/HC000.bam", ["HC000"])
     return dataset
 
 
@@ -323,6 +332,17 @@ def _researcher_sees_grant(page: Page, accession: str, grant_end: dt.date) -> No
     _look(page, "15-request-approved")
 
 
+def _researcher_gets_links(page: Page) -> None:
+    """On the request page the researcher just saw: the delivery is prepared by the worker
+    (eager here) before the redirect, so its page shows the links at once."""
+    page.get_by_role("button", name="Ask for download links").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Download links: Heart cohort")
+    expect(page.locator("#delivery-status-heading .status")).to_have_text("Ready")
+    expect(page.get_by_role("heading", level=3, name="HC000.bam")).to_be_visible()
+    expect(page.get_by_text("curl -o HC000.bam '")).to_be_visible()
+    _look(page, "15b-delivery")
+
+
 def _who_used_my_data(page: Page, person: User, accession: str, *, listed: bool, step: str) -> None:
     browser_sign_in(page, person)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Who used my data").click()
@@ -334,12 +354,13 @@ def _who_used_my_data(page: Page, person: User, accession: str, *, listed: bool,
         expect(use).to_contain_text(LAY_SUMMARY)
         expect(use).to_contain_text("Example University")
         expect(use).to_contain_text(accession)
+        expect(use).to_contain_text(
+            re.compile(rf"Data received\s*{timezone.localdate():%-d %B %Y}")
+        )
     else:
         expect(page.get_by_text(TITLE)).to_have_count(0)
         expect(
-            page.get_by_text(
-                "No research project has been approved to use data that includes yours."
-            )
+            page.get_by_text("No research project has received data that includes yours.")
         ).to_be_visible()
     _look(page, step)
 
@@ -369,6 +390,8 @@ def test_researcher_applies_committee_approves_participant_sees_use(
     _decide(open_page(), dac_chair, accession, grant_end)
 
     _researcher_sees_grant(page, accession, grant_end)
+
+    _researcher_gets_links(page)
 
     _who_used_my_data(open_page(), participant, accession, listed=True, step="16-data-use")
     _who_used_my_data(
