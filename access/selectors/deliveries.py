@@ -103,10 +103,17 @@ def links_of(delivery: Delivery) -> list[IssuedLink]:
     return issued
 
 
+def link_signer() -> signing.Signer:
+    """Signs with SECRET_KEY and verifies with it or any of SECRET_KEY_FALLBACKS (rotation).
+
+    No timestamp in the token: the expiry is in the signed value, so a link's URL is the
+    same every time it is shown.
+    """
+    return signing.Signer(salt=LINK_SALT)
+
+
 def link_token(link: SignedLink) -> str:
-    return signing.dumps(
-        {"l": link.pk, "e": int(link.expires_at.timestamp())}, salt=LINK_SALT, compress=False
-    )
+    return link_signer().sign_object({"l": link.pk, "e": int(link.expires_at.timestamp())})
 
 
 def link_url(link: SignedLink) -> str:
@@ -153,7 +160,7 @@ def link_for_download(token: str, filename: str, *, now: dt.datetime | None = No
     match the file's name.
     """
     try:
-        payload = signing.loads(token, salt=LINK_SALT)
+        payload = link_signer().unsign_object(token)
         link_id, expiry = int(payload["l"]), int(payload["e"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise PermissionError_("This download link is not valid.") from exc

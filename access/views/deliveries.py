@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -24,10 +24,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access.models import DeliveryStatus
-from access.selectors.deliveries import delivery_for, link_for_download, links_of
+from access.selectors.deliveries import Servable, delivery_for, link_for_download, links_of
 from access.selectors.requests import grant_for
 from access.services.deliveries import delivery_request
 from portal.exceptions import NotFoundError, PortalError
+from portal.models import User
 
 POLL_SECONDS = 2
 CHUNK = 1024 * 1024
@@ -37,12 +38,13 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 @login_required
 @require_POST
 def delivery_new(request: HttpRequest, grant_id: int) -> HttpResponse:
+    user = cast(User, request.user)
     try:
-        grant = grant_for(request.user, grant_id)
+        grant = grant_for(user, grant_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     try:
-        delivery = delivery_request(actor=request.user, grant=grant)
+        delivery = delivery_request(actor=user, grant=grant)
     except PortalError as exc:
         context = {"message": exc.message}
         return render(request, "access/delivery_refused.html", context, status=exc.http_status)
@@ -53,23 +55,30 @@ def delivery_new(request: HttpRequest, grant_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
     try:
-        delivery = delivery_for(request.user, delivery_id)
+        delivery = delivery_for(cast(User, request.user), delivery_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     context: dict[str, Any] = {
         "delivery": delivery,
         "preparing": delivery.status == DeliveryStatus.PREPARING,
+        # A fresh delivery recomputes the consented set: after a withdrawal or an expiry.
+        "can_ask_again": delivery.status != DeliveryStatus.PREPARING and delivery.grant.is_active,
         "links": links_of(delivery) if delivery.status == DeliveryStatus.READY else [],
         "poll_seconds": POLL_SECONDS,
         "base_url": request.build_absolute_uri("/").rstrip("/"),
     }
-    template = "access/_delivery_status.html" if request.htmx else "access/delivery.html"
+    partial = bool(getattr(request, "htmx", False))
+    template = "access/_delivery_status.html" if partial else "access/delivery.html"
     return render(request, template, context)
 
 
-def _byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
+class _Unsatisfiable(Exception):
+    pass
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     """(first, last) for one satisfiable range; None to ignore the header (malformed or
-    several ranges: RFC 9110 allows answering 200); False when unsatisfiable (416)."""
+    several ranges: RFC 9110 allows answering 200); _Unsatisfiable for a 416."""
     match = _RANGE.match(header.strip())
     if match is None or match.group(1) == match.group(2) == "":
         return None
@@ -77,14 +86,14 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
     if first == "":
         suffix = int(last)
         if suffix == 0 or size == 0:
-            return False
+            raise _Unsatisfiable
         return max(0, size - suffix), size - 1
     start = int(first)
     end = int(last) if last else size - 1
     if end < start:
         return None
     if start >= size:
-        return False
+        raise _Unsatisfiable
     return start, min(end, size - 1)
 
 
@@ -99,22 +108,11 @@ def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
             yield data
 
 
-@require_http_methods(["GET", "HEAD"])
-def download(request: HttpRequest, token: str, filename: str) -> HttpResponseBase:
-    try:
-        served = link_for_download(token, filename)
-    except PortalError as exc:
-        return HttpResponse(
-            exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8"
-        )
-    header = request.headers.get("Range", "") if request.method == "GET" else ""
-    wanted = _byte_range(header, served.size)
+def _serve(
+    request: HttpRequest, served: Servable, wanted: tuple[int, int] | None
+) -> HttpResponseBase:
     response: HttpResponseBase
-    if wanted is False:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{served.size}"
-        response["Content-Length"] = "0"
-    elif request.method == "HEAD":
+    if request.method == "HEAD":
         response = HttpResponse()
         response["Content-Length"] = str(served.size)
     elif wanted is None:
@@ -125,10 +123,29 @@ def download(request: HttpRequest, token: str, filename: str) -> HttpResponseBas
         response = StreamingHttpResponse(_chunks(served.path, first, length), status=206)
         response["Content-Range"] = f"bytes {first}-{last}/{served.size}"
         response["Content-Length"] = str(length)
+    response["Content-Type"] = "application/octet-stream"
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def download(request: HttpRequest, token: str, filename: str) -> HttpResponseBase:
+    try:
+        served = link_for_download(token, filename)
+    except PortalError as exc:
+        return HttpResponse(
+            exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8"
+        )
+    # Range applies to GET only; HEAD describes the whole file.
+    header = request.headers.get("Range", "") if request.method == "GET" else ""
+    response: HttpResponseBase
+    try:
+        response = _serve(request, served, _byte_range(header, served.size))
+    except _Unsatisfiable:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{served.size}"
+        response["Content-Length"] = "0"
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = f'"{served.sha256}"'
     response["Content-Disposition"] = f'attachment; filename="{served.name}"'
-    if response.status_code != 416:
-        response["Content-Type"] = "application/octet-stream"
     response["Cache-Control"] = "private, no-store"
     return response

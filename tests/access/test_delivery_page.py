@@ -41,6 +41,7 @@ def test_a_ready_delivery_lists_links_and_commands(
     assert f"curl -o S000.bam.bai '{index_url}'" in page
     assert f"samtools view '{url}##idx##{index_url}' chr1:1-1000" in page
     assert delivery_world.bam_s000.sha256 in page
+    assert f'action="/access/grants/{delivery_world.grant.pk}/deliveries/"' in page
     assert f"({delivery_world.bam_s000.size} bytes)" in page
     assert "hx-trigger" not in page
 
@@ -79,6 +80,7 @@ def test_a_preparing_delivery_polls_and_refreshes_without_javascript(
 
     assert f'hx-get="/access/deliveries/{delivery.pk}/" hx-trigger="every 2s"' in page
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert "Ask for a fresh delivery" not in page
     assert partial.content.decode().startswith('<section id="delivery-status"')
     assert "<html" not in partial.content.decode()
 
