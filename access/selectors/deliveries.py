@@ -195,9 +195,15 @@ def link_for_download(token: str, filename: str, *, now: dt.datetime | None = No
             "consent, so its links no longer work. You can ask for a fresh delivery, which "
             "holds only the data of participants who consent now."
         )
-    return Servable(
-        path=resolve_data_path(file.served_path).absolute,
-        name=file.name,
-        size=file.size,
-        sha256=file.sha256,
-    )
+    path = resolve_data_path(file.served_path).absolute
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = -1
+    # One stat per request: a file replaced or removed since issuance is never served.
+    if size != file.size:
+        raise LinkGone(
+            f"{file.name} has changed or been removed since this link was issued. Ask for a "
+            "fresh delivery on the delivery page."
+        )
+    return Servable(path=path, name=file.name, size=file.size, sha256=file.sha256)

@@ -204,3 +204,21 @@ def test_an_index_link_serves_the_index(delivery_world: World, bam_link: SignedL
 
     assert response.status_code == 200
     assert _body(response) == (delivery_world.root / "reads/S000.bam.bai").read_bytes()
+
+
+def test_a_file_changed_or_removed_since_issuance_is_gone(
+    delivery_world: World, bam_link: SignedLink
+) -> None:
+    path = delivery_world.root / "reads/S000.bam"
+    with path.open("ab") as handle:
+        handle.write(b"x")
+    changed = Client().get(link_url(bam_link))
+    path.unlink()
+    removed = Client().get(link_url(bam_link))
+
+    message = (
+        "S000.bam has changed or been removed since this link was issued. Ask for a fresh "
+        "delivery on the delivery page."
+    )
+    assert (changed.status_code, changed.content.decode()) == (410, message)
+    assert (removed.status_code, removed.content.decode()) == (410, message)
