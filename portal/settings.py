@@ -222,6 +222,8 @@ CUSTODIAN_COAPPLICANT_INVITATION_DAYS = int(
 )
 # An approval's default length; a dataset's TS time limit always ends it sooner.
 CUSTODIAN_GRANT_DAYS = int(env("CUSTODIAN_GRANT_DAYS", "365") or 365)
+# The longest a download link lives; the grant's end and a shorter asked lifetime end it sooner.
+CUSTODIAN_LINK_MAX_SECONDS = int(env("CUSTODIAN_LINK_MAX_SECONDS", "3600") or 3600)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -40,7 +40,6 @@ from portal.transitions import transition
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LINK_MAX_SECONDS = 3600
 BROKER_DOWN = (
     "The download service could not queue the preparation of your files just now. "
     "Nothing was prepared; try again shortly."
@@ -258,8 +257,8 @@ def grant_end_at(grant: Grant) -> dt.datetime:
 
 def link_expiry(delivery: Delivery, now: dt.datetime) -> dt.datetime:
     """The smallest of the configured maximum, the grant's end and the lifetime asked for."""
-    maximum = int(getattr(settings, "CUSTODIAN_LINK_MAX_SECONDS", DEFAULT_LINK_MAX_SECONDS))
-    limits = [now + dt.timedelta(seconds=maximum), grant_end_at(delivery.grant)]
+    maximum = dt.timedelta(seconds=settings.CUSTODIAN_LINK_MAX_SECONDS)
+    limits = [now + maximum, grant_end_at(delivery.grant)]
     if delivery.lifetime_seconds:
         limits.append(now + dt.timedelta(seconds=delivery.lifetime_seconds))
     return min(limits)
