@@ -13,7 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -27,6 +32,8 @@ from access.models import (
     AccessRequest,
     CommitteeReview,
     DataAccessAgreement,
+    Delivery,
+    DeliveryStatus,
     EthicsDocument,
     PrimaryUse,
     RequestEvent,
@@ -42,6 +49,7 @@ from access.selectors import lookups
 from access.selectors import requests as selectors
 from access.selectors.agreements import current_agreements, missing_acceptances
 from access.selectors.consented import consent_breakdown
+from access.selectors.deliveries import delivery_for, links_of
 from datasets.models import Committee, Dataset
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import NotFoundError, PermissionError_
@@ -1058,6 +1066,101 @@ class GrantDetailApi(APIView):
     @extend_schema(responses=GrantSerializer)
     def get(self, request: Request, grant_id: int) -> Response:
         return Response(GrantSerializer(selectors.grant_for(request.user, grant_id)).data)
+
+
+# --- deliveries ---------------------------------------------------------------------------------
+
+
+class DeliveryLinkSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes")
+    sha256 = serializers.CharField()
+    url = serializers.CharField(help_text="The signed link: no credentials needed besides it")
+    expires_at = serializers.DateTimeField()
+    index_name = serializers.CharField(help_text="Empty when the file has no index")
+    index_url = serializers.CharField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    grant = serializers.IntegerField(source="grant_id")
+    request = serializers.CharField(source="grant.request.accession")
+    dataset = serializers.CharField(source="grant.dataset.accession")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(help_text="Why the links could not be prepared")
+    sample_set_hash = serializers.CharField(
+        help_text="SHA-256 of the delivered sample IDs, sorted and newline-joined"
+    )
+    excluded_files = serializers.IntegerField(
+        help_text="Files left out because their participant's consent does not cover the use"
+    )
+    links = serializers.SerializerMethodField()
+
+    @extend_schema_field(DeliveryLinkSerializer(many=True))
+    def get_links(self, obj: Delivery) -> list[dict[str, Any]]:
+        if obj.status != DeliveryStatus.READY:
+            return []
+        absolute = self.context["request"].build_absolute_uri
+        return [
+            {
+                "name": link.name,
+                "size": link.size,
+                "sha256": link.sha256,
+                "url": absolute(link.url),
+                "expires_at": link.expires_at,
+                "index_name": link.index_name,
+                "index_url": absolute(link.index_url) if link.index_url else "",
+            }
+            for link in links_of(obj)
+        ]
+
+
+class DeliveryCreateApi(APIView):
+    """Ask for download links under your active grant; prepared by a worker (poll the delivery)."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeliveryCreateInput"
+
+        datafile_ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            default=list,
+            help_text="Data files of the grant's dataset; none: all of them",
+        )
+        lifetime_seconds = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            help_text="A shorter link lifetime than the portal's maximum",
+        )
+
+    @extend_schema(request=InputSerializer, responses={202: DeliverySerializer})
+    def post(self, request: Request, grant_id: int) -> Response:
+        grant = selectors.grant_for(request.user, grant_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        delivery = services.delivery_request(
+            actor=request.user,
+            grant=grant,
+            datafile_ids=data.validated_data["datafile_ids"] or None,
+            lifetime_seconds=data.validated_data["lifetime_seconds"],
+        )
+        url = reverse("access_api:delivery", args=[delivery.pk], request=request)
+        body = DeliverySerializer(delivery, context={"request": request}).data
+        return Response(body, status=202, headers={"Location": url})
+
+
+class DeliveryDetailApi(APIView):
+    """Your delivery: its status and, once ready, the signed links with sizes and checksums."""
+
+    @extend_schema(responses=DeliverySerializer)
+    def get(self, request: Request, delivery_id: int) -> Response:
+        delivery = delivery_for(request.user, delivery_id)
+        return Response(DeliverySerializer(delivery, context={"request": request}).data)
 
 
 # --- notifications ------------------------------------------------------------------------------

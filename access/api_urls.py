@@ -46,6 +46,12 @@ urlpatterns = [
     ),
     path("grants/", api.GrantListApi.as_view(), name="grants"),
     path("grants/<int:grant_id>/", api.GrantDetailApi.as_view(), name="grant"),
+    path(
+        "grants/<int:grant_id>/deliveries/",
+        api.DeliveryCreateApi.as_view(),
+        name="delivery_create",
+    ),
+    path("deliveries/<int:delivery_id>/", api.DeliveryDetailApi.as_view(), name="delivery"),
     path("notifications/", api.NotificationListApi.as_view(), name="notifications"),
     path("notifications/read/", api.NotificationReadApi.as_view(), name="notifications_read"),
     path(

@@ -32,6 +32,8 @@ DOCUMENTED = {
     (f"{A}/invitations/{{token}}/decline/", "post"),
     (f"{A}/grants/", "get"),
     (f"{A}/grants/{{grant_id}}/", "get"),
+    (f"{A}/grants/{{grant_id}}/deliveries/", "post"),
+    (f"{A}/deliveries/{{delivery_id}}/", "get"),
     (f"{A}/notifications/", "get"),
     (f"{A}/notifications/read/", "post"),
     (f"{A}/committees/{{committee_id}}/agreements/", "get"),

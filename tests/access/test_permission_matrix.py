@@ -319,6 +319,13 @@ MATRIX: dict[str, list[Probe]] = {
     "access_api:grant": [
         Probe("get", _grant, (401, 404, 404, 200, 404, 404, 200, 404, 200, 200, 404, 200)),
     ],
+    "access_api:delivery_create": [
+        Probe("post", _grant, (401, 404, 404, 202, 404, 404, 403, 404, 403, 403, 404, 403),
+              _form()),
+    ],
+    "access_api:delivery": [
+        Probe("get", _delivery, (401, 404, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404)),
+    ],
     "access_api:notifications": [Probe("get", _none, API_SIGNED_IN)],
     "access_api:notifications_read": [Probe("post", _none, API_SIGNED_IN, _form())],
     "access_api:committee_agreements": [
