@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from access import api_urls
-from access.models import AccessRequest, CommitteeReview, Grant
+from access.models import AccessRequest, CommitteeReview, Delivery, Grant
 from access.services import (
     coapplicant_answer,
     coapplicant_invite,
@@ -54,6 +54,8 @@ ENDPOINTS: list[tuple[str, str, Any]] = [
     ("post", "invitations/<str:token>/decline/", 403),
     ("get", "grants/", EMPTY_LIST),
     ("get", "grants/<int:grant_id>/", NOT_FOUND),
+    ("post", "grants/<int:grant_id>/deliveries/", NOT_FOUND),
+    ("get", "deliveries/<int:delivery_id>/", NOT_FOUND),
     ("get", "notifications/", EMPTY_LIST),
     ("post", "notifications/read/", 200),
     ("get", "committees/<int:committee_id>/agreements/", NOT_FOUND),
@@ -95,13 +97,16 @@ def world(
     for member in (dac_chair, dac_member):
         vote_cast(actor=member, review=review, choice="approve", rationale="Fine.")
     review_decide(actor=dac_chair, review=review, decision="approved")
+    grant = Grant.objects.filter(request=request, grantee=researcher).get()
+    delivery = Delivery.objects.create(grant=grant, requested_by=researcher)
     return {
         "accession": request.accession,
         "invitation_id": invitation.pk,
         "document_id": document.pk,
         "review_id": review.pk,
         "token": invitation_token(invitation),
-        "grant_id": Grant.objects.filter(request=request).first().pk,
+        "grant_id": grant.pk,
+        "delivery_id": delivery.pk,
         "committee_id": community.pk,
         "dac_id": dac.pk,
     }
@@ -125,6 +130,7 @@ ANY_IDS = {
     "review_id": 1,
     "token": "1:sig",
     "grant_id": 1,
+    "delivery_id": 1,
     "committee_id": 1,
     "dac_id": 1,
 }
