@@ -31,7 +31,9 @@ from access.notifications import notify
 from access.selectors.consented import consenting_samples
 from access.services.base import AccessConflict, AccessError, AccessProblems
 from access.transitions import DELIVERY_TRANSITIONS
+from datasets import genomics
 from datasets.models import INDEX_FORMATS, DataFile, DataFileFormat, FileStatus, Sample
+from datasets.paths import data_root
 from datasets.selectors import datafile_check_unchanged
 from portal.audit import audit_log, ledger_head
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
@@ -183,6 +185,8 @@ class _Planned:
     size: int
     sha256: str
     index: DataFile | None = None
+    # A derivative's own index: (path under the data root, size, SHA-256).
+    index_served: tuple[str, int, str] | None = None
 
 
 @dataclass
@@ -192,13 +196,47 @@ class _Plan:
     excluded: int = 0
 
 
+DERIVATIVES = "derivatives"
+
+
 def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
     """The consent-filtered copy of a multi-sample VCF/BCF holding only `keep`.
 
-    Built under CUSTODIAN_DATA_ROOT/derivatives/ by datasets.genomics.filtering (cached by
-    file SHA-256 and sample-set hash) once that module lands; until then it is refused.
+    Cached under CUSTODIAN_DATA_ROOT/derivatives/ by (the file's SHA-256, the sample set's
+    hash), so identical deliveries share one copy. The builder writes under temporary names
+    and renames the index, then the data, into place: a copy that exists is complete, and a
+    crash midway leaves nothing that could be served.
     """
-    raise DeliveryUnavailable(f"a consent-filtered copy of {datafile.path} is not available yet")
+    datafile_check_unchanged(datafile)
+    fmt = "bcf" if datafile.format == DataFileFormat.BCF else "vcf.gz"
+    name = genomics.cache_name(datafile.sha256, genomics.samples_hash(keep), fmt)
+    relative = f"{DERIVATIVES}/{name}"
+    target = data_root() / relative
+    index_suffix = ".csi" if fmt == "bcf" or _index_format(datafile) == "csi" else ".tbi"
+    index = target.with_name(target.name + index_suffix)
+    if not (target.exists() and index.exists()):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            genomics.build_filtered_copy(data_root() / datafile.path, keep, target)
+        except (ValueError, genomics.GenomicFileError) as exc:
+            raise DeliveryUnavailable(
+                f"the consent-filtered copy of {datafile.path} could not be built: {exc}"
+            ) from exc
+    sums = genomics.compute_checksums(target)
+    index_sums = genomics.compute_checksums(index)
+    return _Planned(
+        datafile,
+        relative,
+        sums.size,
+        sums.sha256,
+        datafile.index if hasattr(datafile, "index") else None,
+        index_served=(f"{DERIVATIVES}/{index.name}", index_sums.size, index_sums.sha256),
+    )
+
+
+def _index_format(datafile: DataFile) -> str:
+    index = getattr(datafile, "index", None)
+    return "csi" if index is not None and index.format == DataFileFormat.CSI else "tbi"
 
 
 def _as_is(datafile: DataFile) -> _Planned:
@@ -278,14 +316,19 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
         )
         served = [data]
         if planned.index is not None:
+            index_path, index_size, index_sha256 = planned.index_served or (
+                planned.index.path,
+                planned.index.size or 0,
+                planned.index.sha256,
+            )
             served.append(
                 DeliveryFile.objects.create(
                     delivery=delivery,
                     datafile=planned.index,
-                    served_path=planned.index.path,
-                    name=planned.index.name,
-                    size=planned.index.size or 0,
-                    sha256=planned.index.sha256,
+                    served_path=index_path,
+                    name=index_path.rsplit("/", 1)[-1],
+                    size=index_size,
+                    sha256=index_sha256,
                     is_index=True,
                     index_of=data,
                 )

@@ -20,7 +20,7 @@ from access.models import Delivery, SignedLink
 from access.selectors.deliveries import link_url
 from access.services import delivery_request
 from portal.models import User
-from tests.access.delivery_support import World, withdraw
+from tests.access.delivery_support import World, add_file, withdraw
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -92,3 +92,50 @@ def test_curl_samtools_and_bcftools_read_through_signed_links(
     )
     assert refused.returncode != 0
     assert refused.stdout == ""
+
+
+def test_bcftools_reads_the_filtered_copy_remotely_and_sees_only_consented_samples(
+    delivery_world: World,
+    researcher: User,
+    steward: User,
+    sources: Any,
+    live_server: Any,
+    tmp_path: Path,
+) -> None:
+    mixed = add_file(
+        delivery_world.cohort.dataset,
+        steward,
+        delivery_world.root,
+        sources.vcf_mixed,
+        "calls/mixed.vcf.gz",
+        ["S000", "S001", "S002", "S003", "S004", "S005", "S006", "S007"],
+    )
+    delivery = delivery_request(
+        actor=researcher, grant=delivery_world.grant, datafile_ids=[mixed.pk]
+    )
+    delivery.refresh_from_db()
+    served = delivery.files.get(is_index=False)
+    vcf_url, tbi_url = _urls(live_server, delivery, served.name)
+    fresh = tmp_path / "remote"
+    fresh.mkdir()
+    remote = f"{vcf_url}##idx##{tbi_url}"
+
+    samples = _run("bcftools", "query", "-l", remote, cwd=fresh).split()
+    remote_calls = _run("bcftools", "view", "-H", "-r", "chr1:1-100000", remote, cwd=fresh)
+    local_calls = _run(
+        "bcftools",
+        "view",
+        "-H",
+        "-r",
+        "chr1:1-100000",
+        "-s",
+        "S000,S001,S002,S003,S004,S005",
+        str(delivery_world.root / "calls/mixed.vcf.gz"),
+        cwd=tmp_path,
+    )
+
+    assert samples == ["S000", "S001", "S002", "S003", "S004", "S005"]
+    assert remote_calls.count("\n") > 0
+    assert [line.split("\t")[9:] for line in remote_calls.splitlines()] == [
+        line.split("\t")[9:] for line in local_calls.splitlines()
+    ]

@@ -133,13 +133,15 @@ def test_a_rerun_issues_nothing_more(
     assert AuditEvent.objects.filter(action="delivery.ready").count() == 1
 
 
-def test_a_mixed_vcf_waits_for_the_consent_filtered_copy(
+def test_a_mixed_vcf_is_delivered_as_a_consent_filtered_copy_shared_by_identical_deliveries(
     delivery_world: World,
     researcher: User,
     steward: User,
     sources: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
+    import pysam
+
     mixed = add_file(
         delivery_world.cohort.dataset,
         steward,
@@ -149,13 +151,23 @@ def test_a_mixed_vcf_waits_for_the_consent_filtered_copy(
         ["S000", "S001", "S002", "S003", "S004", "S005", "S006", "S007"],
     )
 
-    delivery = _request(
+    first = _request(
+        researcher, delivery_world, django_capture_on_commit_callbacks, datafile_ids=[mixed.pk]
+    )
+    second = _request(
         researcher, delivery_world, django_capture_on_commit_callbacks, datafile_ids=[mixed.pk]
     )
 
-    assert delivery.status == DeliveryStatus.FAILED
-    assert delivery.error == "a consent-filtered copy of calls/mixed.vcf.gz is not available yet"
-    assert not SignedLink.objects.filter(delivery_file__delivery=delivery).exists()
+    assert (first.status, second.status) == (DeliveryStatus.READY, DeliveryStatus.READY)
+    served = first.files.get(is_index=False)
+    assert served.served_path.startswith("derivatives/")
+    assert served.served_path.endswith(".vcf.gz")
+    assert first.files.get(is_index=True).served_path == served.served_path + ".tbi"
+    with pysam.VariantFile(str(delivery_world.root / served.served_path)) as copy:
+        assert list(copy.header.samples) == ["S000", "S001", "S002", "S003", "S004", "S005"]
+    assert second.files.get(is_index=False).served_path == served.served_path
+    assert len(list((delivery_world.root / "derivatives").iterdir())) == 2  # data and index
+    assert first.sample_set_hash == second.sample_set_hash
 
 
 def test_a_file_changed_since_validation_fails_the_delivery(
