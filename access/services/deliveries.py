@@ -234,6 +234,12 @@ def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
     )
 
 
+def _index_suffix(index_path: str) -> str:
+    """".bai", ".tbi", ".csi" or ".crai": what tools expect after the data file's name."""
+    name = index_path.rsplit("/", 1)[-1]
+    return "." + name.rsplit(".", 1)[-1]
+
+
 def _index_format(datafile: DataFile) -> str:
     index = getattr(datafile, "index", None)
     return "csi" if index is not None and index.format == DataFileFormat.CSI else "tbi"
@@ -310,7 +316,8 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
             delivery=delivery,
             datafile=planned.datafile,
             served_path=planned.served_path,
-            name=planned.served_path.rsplit("/", 1)[-1],
+            # The researcher's copy keeps the source's name, whatever it is stored under.
+            name=planned.datafile.name,
             size=planned.size,
             sha256=planned.sha256,
         )
@@ -326,7 +333,7 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
                     delivery=delivery,
                     datafile=planned.index,
                     served_path=index_path,
-                    name=index_path.rsplit("/", 1)[-1],
+                    name=planned.datafile.name + _index_suffix(index_path),
                     size=index_size,
                     sha256=index_sha256,
                     is_index=True,
