@@ -235,7 +235,7 @@ def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
 
 
 def _index_suffix(index_path: str) -> str:
-    """".bai", ".tbi", ".csi" or ".crai": what tools expect after the data file's name."""
+    """The index extension tools expect after the data file's name (.bai, .tbi, .csi, .crai)."""
     name = index_path.rsplit("/", 1)[-1]
     return "." + name.rsplit(".", 1)[-1]
 
