@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import bench_consent  # noqa: E402 - sets its own environment on import; overridden below
-from bench_consent import PG, build, free_port, median_seconds, psql  # noqa: E402
+from bench_consent import PG, build, consent_setup, free_port, median_seconds, psql  # noqa: E402
 
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 PARTICIPANTS = 20_000 if QUICK else 1_000_000
@@ -100,34 +100,6 @@ def log(step: str) -> None:
 
 
 # --- building ---------------------------------------------------------------------------------
-
-
-def consent_setup() -> tuple[object, object]:
-    """The steward and the published consent version, as bench_consent makes them."""
-    from consent.services import (
-        consent_document_create,
-        consent_version_create,
-        consent_version_publish,
-    )
-    from portal.models import Role, User
-    from tests.consent.conftest import CHOICES  # the test suite's realistic choice set
-
-    steward = User.objects.create_user(
-        "steward@bench.test", None, full_name="Bench Steward", roles=[Role.STEWARD]
-    )
-    document = consent_document_create(actor=steward, name="Bench consent", country="GB")
-    version = consent_version_publish(
-        actor=steward,
-        version=consent_version_create(
-            actor=steward,
-            document=document,
-            number=1,
-            language="en",
-            title="Bench",
-            choices=CHOICES,
-        ),
-    )
-    return steward, version
 
 
 def people() -> dict[str, list]:  # type: ignore[type-arg]

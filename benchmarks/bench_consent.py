@@ -24,6 +24,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,6 +55,34 @@ def median_seconds(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def consent_setup() -> tuple[Any, Any]:
+    """The steward and the published consent version every consent benchmark builds on."""
+    from consent.services import (
+        consent_document_create,
+        consent_version_create,
+        consent_version_publish,
+    )
+    from portal.models import Role, User
+    from tests.consent.conftest import CHOICES  # the test suite's realistic choice set
+
+    steward = User.objects.create_user(
+        "steward@bench.test", None, full_name="Bench Steward", roles=[Role.STEWARD]
+    )
+    document = consent_document_create(actor=steward, name="Bench consent", country="GB")
+    version = consent_version_publish(
+        actor=steward,
+        version=consent_version_create(
+            actor=steward,
+            document=document,
+            number=1,
+            language="en",
+            title="Bench",
+            choices=CHOICES,
+        ),
+    )
+    return steward, version
 
 
 def build(published_version_id: int, steward_id: int) -> dict[str, float]:
@@ -423,29 +452,7 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from consent.services import (
-            consent_document_create,
-            consent_version_create,
-            consent_version_publish,
-        )
-        from portal.models import Role, User
-        from tests.consent.conftest import CHOICES  # the test suite's realistic choice set
-
-        steward = User.objects.create_user(
-            "steward@bench.test", None, full_name="Bench Steward", roles=[Role.STEWARD]
-        )
-        document = consent_document_create(actor=steward, name="Bench consent", country="GB")
-        version = consent_version_publish(
-            actor=steward,
-            version=consent_version_create(
-                actor=steward,
-                document=document,
-                number=1,
-                language="en",
-                title="Bench",
-                choices=CHOICES,
-            ),
-        )
+        steward, version = consent_setup()
         start = time.perf_counter()
         build_timings = build(version.pk, steward.pk)
         build_total = time.perf_counter() - start
