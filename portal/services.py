@@ -201,6 +201,12 @@ def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
             f"{user.email} needs at least one role: an account without a role has no home.",
             code="invalid",
         )
+    if user.pk == actor.pk and Role.STEWARD not in wanted:
+        # Nobody locks themselves (perhaps the last steward) out of the steward's pages.
+        raise AccountError(
+            "You cannot remove your own data steward role: ask another steward.",
+            code="own_steward_role",
+        )
     return _roles_write(actor=actor, user=user, roles=wanted, action=UserActions.ROLES_SET)
 
 

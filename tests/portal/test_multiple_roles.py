@@ -184,6 +184,20 @@ def test_user_roles_set_refuses_an_empty_list(steward: User, researcher: User) -
     assert researcher.roles == ["researcher"]
 
 
+def test_a_steward_cannot_remove_their_own_steward_role(steward: User) -> None:
+    with pytest.raises(AccountError) as raised:
+        user_roles_set(actor=steward, user=steward, roles=[Role.RESEARCHER])
+
+    assert raised.value.message == (
+        "You cannot remove your own data steward role: ask another steward."
+    )
+    steward.refresh_from_db()
+    assert steward.roles == ["steward"]
+    user_roles_set(actor=steward, user=steward, roles=[Role.STEWARD, Role.DAC_MEMBER])
+    steward.refresh_from_db()
+    assert steward.roles == ["steward", "dac_member"]
+
+
 @pytest.mark.parametrize("actor_role", [Role.RESEARCHER, Role.DAC_CHAIR, Role.PARTICIPANT])
 def test_user_roles_set_refuses_anyone_but_a_steward(researcher: User, actor_role: Role) -> None:
     actor = UserFactory(role=actor_role)
