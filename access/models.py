@@ -505,6 +505,8 @@ class DeliveryParticipant(models.Model):
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="participants")
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    # When the delivery's holder was told this participant no longer consents (once).
+    holder_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [

@@ -8,6 +8,7 @@ from access.models import Delivery, DeliveryStatus
 from access.services.deliveries import delivery_prepare
 from access.services.grants import access_requests_expire, vote_reminders_send
 from access.services.requests import access_request_review_start
+from access.services.withdrawals import delivery_holders_tell
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=600, time_limit=660)
@@ -32,3 +33,8 @@ def prepare_delivery_task(delivery_id: int) -> bool:
     if not Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).exists():
         return False
     return delivery_prepare(delivery_id=delivery_id) is not None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def tell_holders_task() -> int:
+    return delivery_holders_tell()

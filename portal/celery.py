@@ -35,6 +35,12 @@ app.conf.beat_schedule = {
         "task": "access.tasks.remind_voters_task",
         "schedule": crontab(hour="8", minute="0"),
     },
+    # Holders of earlier deliveries that included someone who has since withdrawn are told,
+    # with what their data-access agreement asks (each participant reported once).
+    "access-tell-holders": {
+        "task": "access.tasks.tell_holders_task",
+        "schedule": crontab(minute="*/15"),
+    },
     # Results older than the retention (1 day by default) are deleted daily.
     "clean-task-results": {
         "task": "celery.backend_cleanup",
