@@ -157,9 +157,10 @@ def _review_page(
     access_request: AccessRequest,
     failed: tuple[int, str, forms.Form, str] | None = None,
     status: int = 200,
+    rights: permissions.RequestRights | None = None,
 ) -> HttpResponse:
     user = request.user
-    rights = permissions.request_rights(user, access_request)
+    rights = rights or permissions.request_rights(user, access_request)
     panels = selectors.review_panels(access_request, user)
     context = {
         "access_request": access_request,
@@ -188,7 +189,7 @@ def review(request: HttpRequest, accession: str) -> HttpResponse:
     if not (rights.reviewer or rights.steward):
         # The applicants follow their request on its own page; this one is the committees'.
         raise Http404("No such review.")
-    return _review_page(request, access_request)
+    return _review_page(request, access_request, rights=rights)
 
 
 def _review(access_request: AccessRequest, review_id: int) -> Any:

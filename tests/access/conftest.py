@@ -12,7 +12,15 @@ from django.utils import timezone
 from access.models import AccessRequest
 from access.services import access_request_create, agreement_publish, agreements_accept
 from consent.models import ConsentVersion, Participant
-from datasets.models import Committee, CommitteeKind, Dataset, DatasetStatus, LinkStatus, Sample
+from datasets.models import (
+    Committee,
+    CommitteeKind,
+    Dataset,
+    DatasetStatus,
+    LinkStatus,
+    Sample,
+    accession_for,
+)
 from portal.models import Role, User
 from tests.consent.conftest import ALL_YES, give, make_version
 from tests.factories import CommitteeFactory, ParticipantFactory, UserFactory
@@ -68,7 +76,7 @@ def released_dataset(
         released_at=timezone.now(),
         **conditions,
     )
-    dataset.accession = f"CDS{dataset.pk:06d}"
+    dataset.accession = accession_for(dataset.pk)
     dataset.save(update_fields=["accession"])
     return dataset
 
