@@ -2,10 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import chord, shared_task
 
 from access.models import Delivery, DeliveryStatus
-from access.services.deliveries import delivery_prepare
+from access.services.deliveries import (
+    CopyBuild,
+    delivery_copies_join,
+    delivery_copies_to_build,
+    delivery_copy_piece,
+    delivery_prepare,
+)
 from access.services.grants import access_requests_expire, vote_reminders_send
 from access.services.requests import access_request_review_start
 from access.services.withdrawals import delivery_holders_tell
@@ -29,10 +35,41 @@ def remind_voters_task() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
 def prepare_delivery_task(delivery_id: int) -> bool:
-    """Does nothing unless the delivery is still preparing (a redelivery is a no-op)."""
+    """Does nothing unless the delivery is still preparing (a redelivery is a no-op).
+
+    Consent-filtered copies not built yet are built by a chord: one subtask per region of
+    each copy, on whichever workers are free, then a join that prepares the delivery. With
+    nothing to build, the delivery is prepared here.
+    """
     if not Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).exists():
         return False
-    return delivery_prepare(delivery_id=delivery_id) is not None
+    builds = delivery_copies_to_build(delivery_id=delivery_id)
+    if not builds:
+        return delivery_prepare(delivery_id=delivery_id) is not None
+    messages = [build.as_message() for build in builds]
+    pieces = [
+        build_piece_task.si(delivery_id, message, number)
+        for build, message in zip(builds, messages, strict=True)
+        for number in range(len(build.regions))
+    ]
+    chord(pieces)(join_copies_task.si(delivery_id, messages))
+    return True
+
+
+# Pieces are short (a region of one file); a redelivered one finds its finished piece.
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def build_piece_task(delivery_id: int, build: dict[str, Any], number: int) -> bool:
+    return delivery_copy_piece(
+        delivery_id=delivery_id, build=CopyBuild.from_message(build), number=number
+    )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def join_copies_task(delivery_id: int, builds: list[dict[str, Any]]) -> bool:
+    prepared = delivery_copies_join(
+        delivery_id=delivery_id, builds=[CopyBuild.from_message(b) for b in builds]
+    )
+    return prepared is not None
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)

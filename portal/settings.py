@@ -310,9 +310,17 @@ if not CELERY_BROKER_URL:
         "store_processed": False,
     }
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis redelivers an unacknowledged (acks_late) task after this; it must outlast the
-    # longest task (validating a large file) or a second worker starts the same work.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8 * 3600}
+    # Redis redelivers an unacknowledged (acks_late) task after this, for instance the task
+    # of a worker that died mid-way; it must outlast the longest task (validating a large
+    # file) or a second worker starts the same work (which then finds it done). Deliveries'
+    # copies are built in short region pieces, so a lost piece waits this long at most.
+    _visibility = int(env("CUSTODIAN_BROKER_VISIBILITY_TIMEOUT", str(8 * 3600)) or 8 * 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        # How often a worker looks for such tasks (each look is one small Redis query).
+        "unacked_restore_interval": max(1, min(10, _visibility // 4)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_DEFAULT_QUEUE = env("CUSTODIAN_CELERY_QUEUE", "custodian") or "custodian"
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True

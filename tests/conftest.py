@@ -162,15 +162,18 @@ class WorkerProcess:
                 self.ready.set()
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[WorkerProcess]:
-    """`celery worker` in its own process, on the configured broker and the test database."""
+def start_celery_worker(
+    queue: str, node: str, extra_env: dict[str, str] | None = None
+) -> WorkerProcess:
+    """`celery worker` in its own process (solo pool), on the configured broker and the test
+    database, consuming ``queue``; waits until it is ready."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
-        "CUSTODIAN_CELERY_QUEUE": SESSION_QUEUE,
+        "CUSTODIAN_CELERY_QUEUE": queue,
         "DEBUG": "1",
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        **(extra_env or {}),
     }
     env.pop("DATABASE_TEST_NAME", None)
     process = subprocess.Popen(
@@ -187,26 +190,39 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Wor
             "--without-mingle",
             "--without-heartbeat",
             "-Q",
-            SESSION_QUEUE,
+            queue,
             "-n",
-            f"{SESSION_QUEUE}@%h",
+            f"{node}@%h",
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group, so a test can kill the worker and anything it started.
+        start_new_session=True,
     )
     worker = WorkerProcess(process)
     if not worker.ready.wait(60):
         process.kill()
         pytest.fail("the Celery worker did not start:\n" + "".join(worker.log[-40:]))
-    yield worker
-    process.terminate()
+    return worker
+
+
+def stop_celery_worker(worker: WorkerProcess) -> None:
+    worker.process.terminate()
     try:
-        process.wait(20)
+        worker.process.wait(20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        worker.process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+    """A worker on the session's queue, shared by the tests that need one."""
+    worker = start_celery_worker(SESSION_QUEUE, SESSION_QUEUE)
+    yield worker
+    stop_celery_worker(worker)
 
 
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:

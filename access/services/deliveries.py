@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import asdict, dataclass, field
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -199,21 +202,57 @@ class _Plan:
 DERIVATIVES = "derivatives"
 
 
-def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
-    """The consent-filtered copy of a multi-sample VCF/BCF holding only `keep`.
+@dataclass(frozen=True)
+class CopyBuild:
+    """A consent-filtered copy to build across workers: one chord subtask per region, then
+    a join. Every field is plain data, so it travels in a task message as JSON."""
 
-    Cached under CUSTODIAN_DATA_ROOT/derivatives/ by (the file's SHA-256, the sample set's
-    hash), so identical deliveries share one copy. The builder writes under temporary names
-    and renames the index, then the data, into place: a copy that exists is complete, and a
-    crash midway leaves nothing that could be served.
-    """
-    datafile_check_unchanged(datafile)
+    source: str  # under the data root
+    keep: list[str]
+    target: str  # under the data root: derivatives/<file SHA-256>.<sample-set hash>.<ext>
+    regions: list[tuple[str, int, int | None]]
+
+    def as_message(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> CopyBuild:
+        return cls(
+            source=message["source"],
+            keep=list(message["keep"]),
+            target=message["target"],
+            regions=[(c, int(s), None if e is None else int(e)) for c, s, e in message["regions"]],
+        )
+
+    def piece(self, number: int) -> Path:
+        name = self.target.rsplit("/", 1)[-1]
+        extension = ".bcf" if name.endswith(".bcf") else ".vcf.gz"
+        # A hidden folder per copy, removed once the copy is joined.
+        return data_root() / DERIVATIVES / f".{name}.pieces" / f"{number:05d}{extension}"
+
+
+def _copy_target(datafile: DataFile, keep: list[str]) -> tuple[str, Path, Path]:
+    """(path under the data root, absolute path, absolute index path) of a filtered copy."""
     fmt = "bcf" if datafile.format == DataFileFormat.BCF else "vcf.gz"
     name = genomics.cache_name(datafile.sha256, genomics.samples_hash(keep), fmt)
     relative = f"{DERIVATIVES}/{name}"
     target = data_root() / relative
     index_suffix = ".csi" if fmt == "bcf" or _index_format(datafile) == "csi" else ".tbi"
-    index = target.with_name(target.name + index_suffix)
+    return relative, target, target.with_name(target.name + index_suffix)
+
+
+def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
+    """The consent-filtered copy of a multi-sample VCF/BCF holding only `keep`.
+
+    Cached under CUSTODIAN_DATA_ROOT/derivatives/ by (the file's SHA-256, the sample set's
+    hash), so identical deliveries share one copy. A chord of workers normally built it
+    already (`delivery_copies_to_build`); if not (consent moved between the plan and now),
+    it is built here. The builder writes under temporary names and renames the index, then
+    the data, into place: a copy that exists is complete, and a crash midway leaves nothing
+    that could be served.
+    """
+    datafile_check_unchanged(datafile)
+    relative, target, index = _copy_target(datafile, keep)
     if not (target.exists() and index.exists()):
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -253,7 +292,9 @@ def _as_is(datafile: DataFile) -> _Planned:
     return _Planned(datafile, datafile.path, datafile.size or 0, datafile.sha256, index)
 
 
-def _plan(delivery: Delivery) -> _Plan:
+def _choices(delivery: Delivery) -> tuple[list[tuple[DataFile, list[str] | None]], int]:
+    """What each chosen file contributes now: (file, None) served as is, (file, kept
+    samples) for a consent-filtered copy; and how many files are left out entirely."""
     grant = delivery.grant
     files = DataFile.objects.filter(
         dataset=grant.dataset, status=FileStatus.VALID, index_of__isnull=True
@@ -264,7 +305,8 @@ def _plan(delivery: Delivery) -> _Plan:
     consented = set(
         consenting_samples(grant.request, grant.dataset).values_list("sample_id", flat=True)
     )
-    plan = _Plan()
+    chosen: list[tuple[DataFile, list[str] | None]] = []
+    excluded = 0
     for datafile in files:
         samples = list(datafile.samples or [])
         if not samples:
@@ -273,20 +315,135 @@ def _plan(delivery: Delivery) -> _Plan:
             )
         keep = [s for s in samples if s in consented]
         if len(keep) == len(samples):
-            plan.files.append(_as_is(datafile))
+            chosen.append((datafile, None))
         elif not keep or (len(samples) == 1 or datafile.format not in MULTI_SAMPLE_FORMATS):
             # A single-sample file is delivered whole or not at all.
-            plan.excluded += 1
-            continue
+            excluded += 1
         else:
-            plan.files.append(consent_filtered_copy(datafile, keep))
-        plan.samples.update(keep)
-    if not plan.files:
+            chosen.append((datafile, keep))
+    if not chosen:
         raise DeliveryUnavailable(
             "None of the chosen files holds a sample whose participant consents to this "
             "use now, so there is nothing to deliver."
         )
+    return chosen, excluded
+
+
+def _plan(delivery: Delivery) -> _Plan:
+    chosen, excluded = _choices(delivery)
+    plan = _Plan(excluded=excluded)
+    for datafile, keep in chosen:
+        if keep is None:
+            plan.files.append(_as_is(datafile))
+            plan.samples.update(datafile.samples or [])
+        else:
+            plan.files.append(consent_filtered_copy(datafile, keep))
+            plan.samples.update(keep)
     return plan
+
+
+# --- building copies across workers (a Celery chord) ---------------------------------------
+
+
+def delivery_copies_to_build(*, delivery_id: int) -> list[CopyBuild]:
+    """The consent-filtered copies a preparing delivery needs that are not built yet, each
+    cut into index-aligned regions for a chord of workers.
+
+    Reads only. Empty when there is nothing to build, and also when the delivery cannot be
+    prepared (no longer preparing, grant inactive, file changed, nothing consented):
+    `delivery_prepare` then finds and records the reason in one place.
+    """
+    delivery = (
+        Delivery.objects.select_related("grant__request", "grant__dataset")
+        .filter(pk=delivery_id, status=DeliveryStatus.PREPARING)
+        .first()
+    )
+    if delivery is None or not delivery.grant.is_active:
+        return []
+    builds = []
+    try:
+        chosen, _excluded = _choices(delivery)
+        for datafile, keep in chosen:
+            if keep is None:
+                continue
+            relative, target, index = _copy_target(datafile, keep)
+            if target.exists() and index.exists():
+                continue
+            source = datafile_check_unchanged(datafile)
+            planned = genomics.regions(source)
+            builds.append(
+                CopyBuild(
+                    source=datafile.path,
+                    keep=keep,
+                    target=relative,
+                    regions=[(r.contig, r.start, r.end) for r in planned],
+                )
+            )
+    except (PortalError, genomics.GenomicFileError, ValueError):
+        return []
+    return builds
+
+
+def copy_piece_build(*, build: CopyBuild, number: int) -> Path:
+    """Filter one region of a copy into its piece (kept if a finished one is there)."""
+    piece = build.piece(number)
+    if not piece.exists():
+        contig, start, end = build.regions[number]
+        piece.parent.mkdir(parents=True, exist_ok=True)
+        genomics.write_piece(
+            data_root() / build.source, genomics.Region(contig, start, end), build.keep, piece
+        )
+    return piece
+
+
+def copy_join(*, build: CopyBuild) -> None:
+    """Join a copy's pieces and index it, building here any piece the chord did not leave
+    (a lost or repeated subtask), then remove the pieces. Another delivery that built the
+    same copy meanwhile is no error: the copy is there."""
+    target = data_root() / build.target
+    index_format = genomics.copy_index_format(data_root() / build.source)
+    index = target.with_name(f"{target.name}.{index_format.value}")
+    if target.exists() and index.exists():
+        return
+    try:
+        pieces = [copy_piece_build(build=build, number=n) for n in range(len(build.regions))]
+        genomics.join_pieces(pieces, target, index_format)
+    except (OSError, genomics.GenomicFileError):
+        if not (target.exists() and index.exists()):
+            raise
+    shutil.rmtree(build.piece(0).parent, ignore_errors=True)
+
+
+def delivery_copy_piece(*, delivery_id: int, build: CopyBuild, number: int) -> bool:
+    """A chord subtask's work; a piece that cannot be built fails the delivery with why."""
+    if not Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).exists():
+        return False
+    try:
+        copy_piece_build(build=build, number=number)
+    except (ValueError, genomics.GenomicFileError, OSError) as exc:
+        logger.warning("delivery %s: piece %s failed", delivery_id, number, exc_info=True)
+        delivery_fail(
+            delivery_id=delivery_id,
+            message=f"the consent-filtered copy of {build.source} could not be built: {exc}",
+        )
+        return False
+    return True
+
+
+def delivery_copies_join(*, delivery_id: int, builds: list[CopyBuild]) -> Delivery | None:
+    """The chord's join: finish each copy, then prepare the delivery (which finds them)."""
+    if not Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).exists():
+        return None
+    try:
+        for build in builds:
+            copy_join(build=build)
+    except (ValueError, genomics.GenomicFileError, OSError) as exc:
+        logger.warning("delivery %s: joining failed", delivery_id, exc_info=True)
+        return delivery_fail(
+            delivery_id=delivery_id,
+            message=f"the consent-filtered copy of {build.source} could not be built: {exc}",
+        )
+    return delivery_prepare(delivery_id=delivery_id)
 
 
 def sample_set_hash(sample_ids: set[str]) -> str:

@@ -509,6 +509,62 @@ def _temporary_name(final: Path) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(6)}.partial{suffix}")
 
 
+def write_piece(
+    source: PathArg,
+    region: Region,
+    keep_samples: Iterable[str],
+    piece_path: PathArg,
+    *,
+    threads: int = 1,
+    compression_level: int = FILTER_COMPRESSION_LEVEL,
+) -> Path:
+    """``filter_piece`` under a temporary name, renamed into place: a piece that exists
+    is complete, so a subtask that is run again (or twice at once) can trust it."""
+    piece = Path(piece_path)
+    partial = _temporary_name(piece)
+    try:
+        filter_piece(
+            source,
+            region,
+            keep_samples,
+            partial,
+            threads=threads,
+            compression_level=compression_level,
+        )
+        os.replace(partial, piece)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return piece
+
+
+def join_pieces(pieces: Sequence[PathArg], out_path: PathArg, index_format: FileFormat) -> Path:
+    """Join pieces and index the result under temporary names, then rename the index and
+    then the data into place: the data's presence means the copy and its index are complete.
+    Returns the index's path (``out_path`` + ``.tbi`` or ``.csi``)."""
+    out = Path(out_path)
+    final_index = out.with_name(f"{out.name}.{index_format.value}")
+    partial = _temporary_name(out)
+    partial_index = partial.with_name(f"{partial.name}.{index_format.value}")
+    try:
+        concatenate_pieces(pieces, partial)
+        index_copy(partial, partial_index, index_format)
+        os.replace(partial_index, final_index)
+        os.replace(partial, out)
+    finally:
+        for leftover in (partial, partial_index):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return final_index
+
+
+def copy_index_format(source: PathArg) -> FileFormat:
+    """The index a filtered copy of ``source`` gets: the source's kind for a VCF.gz (TBI or
+    CSI), CSI for a BCF."""
+    src, fmt, source_index = _source(source)
+    return detect_format(source_index) if fmt is FileFormat.VCF_GZ else FileFormat.CSI
+
+
 def build_filtered_copy(
     source: PathArg,
     keep_samples: Iterable[str],
@@ -524,20 +580,16 @@ def build_filtered_copy(
     1. Refuse an empty or unknown sample choice; plan the pieces from the index.
     2. Filter each piece into a private temporary folder beside ``out_path`` (spread over
        ``executor``'s processes if one is given; the Celery chord does the same across
-       workers with ``filter_piece`` and ``concatenate_pieces``).
+       workers with ``write_piece`` and ``join_pieces``).
     3. Join them under a temporary name, index it, and rename the index, then the data,
        into place: the data's presence means the copy and its index are complete.
     """
-    src, fmt, source_index = _source(source)
+    src, fmt, _source_index = _source(source)
     samples = _ordered_keep(src, keep_samples)
     out = Path(out_path)
     plan = list(pieces) if pieces is not None else regions(src)
     if not plan:
         raise GenomicFileError(f"{src}: the index lists no records", code="empty")
-    index_format = detect_format(source_index) if fmt is FileFormat.VCF_GZ else FileFormat.CSI
-    final_index = out.with_name(f"{out.name}.{index_format.value}")
-    partial = _temporary_name(out)
-    partial_index = partial.with_name(f"{partial.name}.{index_format.value}")
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".pieces", dir=out.parent))
     try:
         targets = [work / f"{n:05d}{_EXTENSIONS[fmt]}" for n in range(len(plan))]
@@ -553,15 +605,9 @@ def build_filtered_copy(
                 for region, target in zip(plan, targets, strict=True)
             ]
             paths = [future.result() for future in futures]
-        concatenate_pieces(paths, partial)
-        index_copy(partial, partial_index, index_format)
-        os.replace(partial_index, final_index)
-        os.replace(partial, out)
+        final_index = join_pieces(paths, out, copy_index_format(src))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        for leftover in (partial, partial_index):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
     return FilteredCopy(
         path=out,
         index_path=final_index,
