@@ -1075,7 +1075,12 @@ class DeliveryLinkSerializer(serializers.Serializer):
     name = serializers.CharField()
     size = serializers.IntegerField(help_text="Bytes")
     sha256 = serializers.CharField()
-    url = serializers.CharField(help_text="The signed link: no credentials needed besides it")
+    url = serializers.CharField(
+        help_text=(
+            "The signed link: no credentials needed besides it. With object storage, a "
+            "presigned URL, empty once the link no longer works."
+        )
+    )
     expires_at = serializers.DateTimeField()
     index_name = serializers.CharField(help_text="Empty when the file has no index")
     index_url = serializers.CharField()
@@ -1108,7 +1113,8 @@ class DeliverySerializer(serializers.Serializer):
                 "name": link.name,
                 "size": link.size,
                 "sha256": link.sha256,
-                "url": absolute(link.url),
+                # A presigned URL is absolute already; an empty one no longer works.
+                "url": absolute(link.url) if link.url else "",
                 "expires_at": link.expires_at,
                 "index_name": link.index_name,
                 "index_url": absolute(link.index_url) if link.index_url else "",

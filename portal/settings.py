@@ -222,8 +222,31 @@ CUSTODIAN_COAPPLICANT_INVITATION_DAYS = int(
 )
 # An approval's default length; a dataset's TS time limit always ends it sooner.
 CUSTODIAN_GRANT_DAYS = int(env("CUSTODIAN_GRANT_DAYS", "365") or 365)
+# Where delivered files are served from: `portal` (the portal itself) or `s3` (a bucket, links
+# are presigned URLs; see access/storage.py). Credentials the boto3 way (AWS_ACCESS_KEY_ID...).
+CUSTODIAN_STORAGE = (env("CUSTODIAN_STORAGE", "portal") or "portal").strip().lower()
+if CUSTODIAN_STORAGE not in {"portal", "s3"}:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_STORAGE={CUSTODIAN_STORAGE!r} is not a storage (use portal or s3)"
+    )
+CUSTODIAN_S3_BUCKET = env("CUSTODIAN_S3_BUCKET", "") or ""
+if CUSTODIAN_STORAGE == "s3" and not CUSTODIAN_S3_BUCKET:
+    raise ImproperlyConfigured("CUSTODIAN_S3_BUCKET is not set: set it when CUSTODIAN_STORAGE=s3")
+# MinIO, Ceph, moto...: their URL; unset for AWS itself.
+CUSTODIAN_S3_ENDPOINT_URL = env("CUSTODIAN_S3_ENDPOINT_URL", "") or ""
+CUSTODIAN_S3_REGION = env("CUSTODIAN_S3_REGION") or env("AWS_DEFAULT_REGION") or "us-east-1"
+CUSTODIAN_S3_PREFIX = env("CUSTODIAN_S3_PREFIX", "") or ""
 # The longest a download link lives; the grant's end and a shorter asked lifetime end it sooner.
-CUSTODIAN_LINK_MAX_SECONDS = int(env("CUSTODIAN_LINK_MAX_SECONDS", "3600") or 3600)
+# A presigned URL cannot be revoked early, so with s3 the default is 15 minutes: a withdrawal
+# or a revocation takes effect within at most that time.
+CUSTODIAN_LINK_MAX_SECONDS = int(
+    env("CUSTODIAN_LINK_MAX_SECONDS") or ("900" if CUSTODIAN_STORAGE == "s3" else "3600")
+)
+if CUSTODIAN_STORAGE == "s3" and not 0 < CUSTODIAN_LINK_MAX_SECONDS <= 7 * 86400:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_LINK_MAX_SECONDS={CUSTODIAN_LINK_MAX_SECONDS} is too long for presigned "
+        "URLs: S3 accepts at most 604800 (7 days)"
+    )
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

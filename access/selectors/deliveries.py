@@ -4,6 +4,7 @@ check every signed link passes on every request (htslib makes many small ones)."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from access import storage
 from access.models import AccessRequest, Delivery, DeliveryParticipant, SignedLink
 from access.selectors.consented import consenting_samples
 from datasets.paths import resolve_data_path
@@ -72,8 +74,19 @@ class IssuedLink:
     is_vcf: bool = False
 
 
-def links_of(delivery: Delivery) -> list[IssuedLink]:
-    """The data files' links, each with its index's link (one query)."""
+def links_of(delivery: Delivery, *, now: dt.datetime | None = None) -> list[IssuedLink]:
+    """The data files' links, each with its index's link (one query).
+
+    With object storage a link's url is a presigned URL made now, valid until the link's
+    expiry, and only while the link would pass the download's checks; otherwise it is empty.
+    A presigned URL once shown cannot be taken back, so none is made for a link that is
+    expired or revoked, under a grant no longer active, or after consent changed.
+    """
+    url_of = (
+        _presigned_url_maker(delivery, now or timezone.now())
+        if storage.uses_object_storage()
+        else link_url
+    )
     links = list(
         SignedLink.objects.filter(delivery_file__delivery=delivery)
         .select_related("delivery_file__index_of")
@@ -93,14 +106,28 @@ def links_of(delivery: Delivery) -> list[IssuedLink]:
                 name=file.name,
                 size=file.size,
                 sha256=file.sha256,
-                url=link_url(link),
+                url=url_of(link),
                 expires_at=link.expires_at,
-                index_url=link_url(index) if index else "",
+                index_url=url_of(index) if index else "",
                 index_name=index.delivery_file.name if index else "",
                 is_vcf=file.name.endswith((".vcf.gz", ".bcf")),
             )
         )
     return issued
+
+
+def _presigned_url_maker(delivery: Delivery, now: dt.datetime) -> Callable[[SignedLink], str]:
+    usable = delivery.grant.is_active and delivery_consent_holds(delivery)
+
+    def presigned_url(link: SignedLink) -> str:
+        if not usable or link.revoked_at is not None or now >= link.expires_at:
+            return ""
+        file = link.delivery_file
+        return storage.link_url(
+            file.served_path, name=file.name, expires_at=link.expires_at, now=now
+        )
+
+    return presigned_url
 
 
 def link_signer() -> signing.Signer:

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from access import permissions
+from access import permissions, storage
 from access.models import (
     Delivery,
     DeliveryFile,
@@ -465,6 +465,26 @@ def link_expiry(delivery: Delivery, now: dt.datetime) -> dt.datetime:
     return min(limits)
 
 
+def _index_served(planned: _Planned) -> tuple[str, int, str] | None:
+    """(path under the data root, size, SHA-256) of the index served with a planned file."""
+    if planned.index is None:
+        return None
+    return planned.index_served or (
+        planned.index.path,
+        planned.index.size or 0,
+        planned.index.sha256,
+    )
+
+
+def _publish(plan: _Plan) -> None:
+    """Copy every served file to the object storage, if deliveries use one (nothing with the
+    portal's own): before any link is issued, so a refusal leaves no half-issued delivery."""
+    for planned in plan.files:
+        storage.publish(planned.served_path, sha256=planned.sha256, size=planned.size)
+        if (index := _index_served(planned)) is not None:
+            storage.publish(index[0], sha256=index[2], size=index[1])
+
+
 def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
     expires = link_expiry(delivery, now)
     set_hash = sample_set_hash(plan.samples)
@@ -479,12 +499,8 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
             sha256=planned.sha256,
         )
         served = [data]
-        if planned.index is not None:
-            index_path, index_size, index_sha256 = planned.index_served or (
-                planned.index.path,
-                planned.index.size or 0,
-                planned.index.sha256,
-            )
+        if (index_served := _index_served(planned)) is not None and planned.index is not None:
+            index_path, index_size, index_sha256 = index_served
             served.append(
                 DeliveryFile.objects.create(
                     delivery=delivery,
@@ -536,6 +552,7 @@ def delivery_prepare(*, delivery_id: int) -> Delivery | None:
             if not delivery.grant.is_active:
                 raise AccessConflict(_grant_problem(delivery.grant))
             plan = _plan(delivery)
+            _publish(plan)
         except PortalError as exc:
             _fail(delivery, exc.message)
             return delivery

@@ -23,6 +23,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from access import storage
 from access.models import DeliveryStatus
 from access.selectors.deliveries import Servable, delivery_for, link_for_download, links_of
 from access.selectors.requests import grant_for
@@ -66,6 +67,8 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
         "links": links_of(delivery) if delivery.status == DeliveryStatus.READY else [],
         "poll_seconds": POLL_SECONDS,
         "base_url": request.build_absolute_uri("/").rstrip("/"),
+        # Presigned URLs cannot be stopped early: the page says so.
+        "object_storage": storage.uses_object_storage(),
     }
     partial = bool(getattr(request, "htmx", False))
     template = "access/_delivery_status.html" if partial else "access/delivery.html"
