@@ -414,18 +414,27 @@ def copy_join(*, build: CopyBuild) -> None:
     shutil.rmtree(build.piece(0).parent, ignore_errors=True)
 
 
+def _build_problem(build: CopyBuild, exc: Exception) -> str:
+    """What the researcher reads: the file's own problem, or no internals for the rest."""
+    if isinstance(exc, (ValueError, genomics.GenomicFileError)):
+        return f"the consent-filtered copy of {build.source} could not be built: {exc}"
+    return (
+        f"the consent-filtered copy of {build.source} could not be built because of a problem "
+        "on our side (it is in the workers' log); ask for the links again in a while."
+    )
+
+
 def delivery_copy_piece(*, delivery_id: int, build: CopyBuild, number: int) -> bool:
     """A chord subtask's work; a piece that cannot be built fails the delivery with why."""
     if not Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).exists():
         return False
     try:
         copy_piece_build(build=build, number=number)
-    except (ValueError, genomics.GenomicFileError, OSError) as exc:
+    # Whatever stops it (a bad file, a full disk, the time limit), the delivery must fail
+    # with the reason rather than wait for a join that cannot come.
+    except Exception as exc:  # noqa: BLE001
         logger.warning("delivery %s: piece %s failed", delivery_id, number, exc_info=True)
-        delivery_fail(
-            delivery_id=delivery_id,
-            message=f"the consent-filtered copy of {build.source} could not be built: {exc}",
-        )
+        delivery_fail(delivery_id=delivery_id, message=_build_problem(build, exc))
         return False
     return True
 
@@ -437,12 +446,11 @@ def delivery_copies_join(*, delivery_id: int, builds: list[CopyBuild]) -> Delive
     try:
         for build in builds:
             copy_join(build=build)
-    except (ValueError, genomics.GenomicFileError, OSError) as exc:
+    # Whatever stops it (a bad file, a full disk, the time limit), the delivery must fail
+    # with the reason rather than wait for a join that cannot come.
+    except Exception as exc:  # noqa: BLE001
         logger.warning("delivery %s: joining failed", delivery_id, exc_info=True)
-        return delivery_fail(
-            delivery_id=delivery_id,
-            message=f"the consent-filtered copy of {build.source} could not be built: {exc}",
-        )
+        return delivery_fail(delivery_id=delivery_id, message=_build_problem(build, exc))
     return delivery_prepare(delivery_id=delivery_id)
 
 

@@ -200,3 +200,26 @@ def test_a_piece_built_twice_is_the_same_piece(
     assert piece.read_bytes() == first
     # No temporary file is left beside it.
     assert sorted(p.name for p in piece.parent.iterdir()) == [piece.name]
+
+
+def test_a_server_side_failure_fails_the_delivery_without_internals(
+    delivery_world: World,
+    researcher: User,
+    steward: User,
+    sources: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    mixed = _mixed(delivery_world, steward, sources)
+    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    (build,) = delivery_copies_to_build(delivery_id=delivery.pk)
+    # The derivatives folder cannot be made (a file is in the way): an OSError on our side.
+    (delivery_world.root / "derivatives").write_text("in the way")
+
+    assert delivery_copy_piece(delivery_id=delivery.pk, build=build, number=0) is False
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.error == (
+        "the consent-filtered copy of calls/mixed.vcf.gz could not be built because of a "
+        "problem on our side (it is in the workers' log); ask for the links again in a while."
+    )
