@@ -49,7 +49,13 @@ from access.selectors import lookups
 from access.selectors import requests as selectors
 from access.selectors.agreements import current_agreements, missing_acceptances
 from access.selectors.consented import consent_breakdown
-from access.selectors.deliveries import delivery_for, links_of
+from access.selectors.deliveries import (
+    delivery_for,
+    delivery_records,
+    delivery_records_visible,
+    delivery_visible,
+    links_of,
+)
 from datasets.models import Committee, Dataset
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import NotFoundError, PermissionError_
@@ -1167,6 +1173,83 @@ class DeliveryDetailApi(APIView):
     def get(self, request: Request, delivery_id: int) -> Response:
         delivery = delivery_for(request.user, delivery_id)
         return Response(DeliverySerializer(delivery, context={"request": request}).data)
+
+
+class LinkRecordSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes")
+    sha256 = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    is_index = serializers.BooleanField()
+
+
+class RevocationSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    by = serializers.CharField(help_text="Who revoked the links")
+    reason = serializers.CharField()
+
+
+class DeliveryRecordSerializer(serializers.Serializer):
+    """A delivery as committees and stewards audit it: its links' states, never their URLs
+    (a signed URL is a credential only its requester holds)."""
+
+    id = serializers.IntegerField(source="delivery.pk")
+    grant = serializers.IntegerField(source="delivery.grant_id")
+    request = serializers.CharField(source="delivery.grant.request.accession")
+    dataset = serializers.CharField(source="delivery.grant.dataset.accession")
+    requested_by = PersonSerializer(source="delivery.requested_by")
+    status = serializers.ChoiceField(source="delivery.status", choices=DeliveryStatus.choices)
+    created_at = serializers.DateTimeField(source="delivery.created_at")
+    ready_at = serializers.DateTimeField(source="delivery.ready_at", allow_null=True)
+    error = serializers.CharField(source="delivery.error")
+    sample_set_hash = serializers.CharField(source="delivery.sample_set_hash")
+    participants = serializers.IntegerField(help_text="Participants whose data it included")
+    excluded_files = serializers.IntegerField(source="delivery.excluded_files")
+    links = LinkRecordSerializer(many=True)
+    revocation = RevocationSerializer(allow_null=True)
+
+
+class RequestDeliveriesApi(APIView):
+    """The deliveries under a request's grants, with each link's state: every one for its
+    reviewing committees and stewards, their own for the researchers."""
+
+    @extend_schema(responses=DeliveryRecordSerializer(many=True))
+    def get(self, request: Request, accession: str) -> Response:
+        access_request = selectors.request_for(request.user, accession)
+        records = delivery_records_visible(request.user, access_request)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(records, request, view=self)
+        return paginator.get_paginated_response(DeliveryRecordSerializer(page, many=True).data)
+
+
+class DeliveryRevokeApi(APIView):
+    """Stop every link of one delivery at once, leaving the grant: its requester, a chair of a
+    reviewing committee or a steward."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeliveryRevokeInput"
+
+        # Required by the service, which checks who may revoke first (404, 403, then 400).
+        reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=2000,
+            help_text="Required: kept in the audit; the requester is told",
+        )
+
+    @extend_schema(request=InputSerializer, responses=DeliveryRecordSerializer)
+    def post(self, request: Request, delivery_id: int) -> Response:
+        delivery, _ = delivery_visible(request.user, delivery_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.delivery_revoke(
+            actor=request.user, delivery=delivery, reason=data.validated_data["reason"]
+        )
+        [record] = delivery_records([delivery])
+        return Response(DeliveryRecordSerializer(record).data)
 
 
 # --- notifications ------------------------------------------------------------------------------

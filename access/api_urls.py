@@ -34,6 +34,7 @@ urlpatterns = [
     path(f"{R}reviews/<int:review_id>/vote/", api.VoteCastApi.as_view(), name="vote"),
     path(f"{R}reviews/<int:review_id>/decision/", api.ReviewDecideApi.as_view(), name="decide"),
     path(f"{R}revoke/", api.GrantsRevokeApi.as_view(), name="revoke"),
+    path(f"{R}deliveries/", api.RequestDeliveriesApi.as_view(), name="request_deliveries"),
     path(
         "invitations/<str:token>/accept/",
         api.InvitationAcceptApi.as_view(),
@@ -52,6 +53,11 @@ urlpatterns = [
         name="delivery_create",
     ),
     path("deliveries/<int:delivery_id>/", api.DeliveryDetailApi.as_view(), name="delivery"),
+    path(
+        "deliveries/<int:delivery_id>/revoke/",
+        api.DeliveryRevokeApi.as_view(),
+        name="delivery_revoke",
+    ),
     path("notifications/", api.NotificationListApi.as_view(), name="notifications"),
     path("notifications/read/", api.NotificationReadApi.as_view(), name="notifications_read"),
     path(

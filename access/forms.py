@@ -199,3 +199,15 @@ class WithdrawForm(forms.Form):
 
 class InvitationAnswerForm(forms.Form):
     accept_agreements = forms.BooleanField(label="I accept the agreements", required=False)
+
+
+class DeliveryRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why you revoke these links",
+        help_text="Kept in the audit log; the researcher who asked for the links is told.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={
+            "required": "Give the reason for revoking these links; it is kept in the audit."
+        },
+    )

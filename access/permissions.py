@@ -24,6 +24,7 @@ from access.models import (
     AccessRequest,
     CoApplicant,
     CommitteeReview,
+    Delivery,
     Grant,
     InvitationStatus,
     RequestStatus,
@@ -112,6 +113,16 @@ class RequestRights:
     def reviewer(self) -> bool:
         return bool(self.member_of)
 
+    @property
+    def oversees_deliveries(self) -> bool:
+        """Sees every delivery and link under the request's grants."""
+        return self.reviewer or self.steward
+
+    @property
+    def revokes_deliveries(self) -> bool:
+        """Stops any delivery's links (a link leaked) without revoking the grant."""
+        return bool(self.chair_of) or self.steward
+
     def sees_internal_of(self, committee_id: int | None) -> bool:
         """Votes and reviewers' comments of one committee: its own members and stewards only
         (a community sees nothing of another community's deliberation)."""
@@ -191,3 +202,27 @@ def visible_grants(user: User) -> QuerySet[Grant]:
 def can_see_community_use(user: User, committee: Committee) -> bool:
     """A community committee sees the use of its members' data, and nothing of others."""
     return committee.is_community and (is_member(user, committee) or is_steward(user))
+
+
+@dataclass(frozen=True)
+class DeliveryRights:
+    """What one person may do with one delivery: its links are credentials, so only its
+    requester holds them; committees and stewards see the record and may stop them."""
+
+    view: bool
+    revoke: bool
+    own: bool
+
+
+def delivery_rights(user: User, delivery: Delivery) -> DeliveryRights:
+    """The requester, the members of a committee reviewing the request (chairs revoke) and
+    stewards; a co-applicant sees only their own deliveries."""
+    if not _authenticated(user):
+        return DeliveryRights(view=False, revoke=False, own=False)
+    own = delivery.requested_by_id == user.pk
+    rights = request_rights(user, delivery.grant.request)
+    return DeliveryRights(
+        view=own or rights.oversees_deliveries,
+        revoke=own or rights.revokes_deliveries,
+        own=own,
+    )

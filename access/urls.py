@@ -41,6 +41,11 @@ urlpatterns = [
     ),
     path("grants/<int:grant_id>/deliveries/", deliveries.delivery_new, name="delivery_request"),
     path("deliveries/<int:delivery_id>/", deliveries.delivery_detail, name="delivery"),
+    path(
+        "deliveries/<int:delivery_id>/revoke/",
+        deliveries.delivery_revoke_page,
+        name="delivery_revoke",
+    ),
     # The signed URL is the credential: no session, open to anonymous clients (htslib, curl).
     path("download/<str:token>/<str:filename>", deliveries.download, name="download"),
     path("invitations/<str:token>/", researcher.invitation, name="invitation"),

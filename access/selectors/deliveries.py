@@ -10,16 +10,24 @@ from pathlib import Path
 
 from django.core import signing
 from django.core.cache import cache
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from access import storage
-from access.models import AccessRequest, Delivery, DeliveryParticipant, SignedLink
+from access import permissions, storage
+from access.models import (
+    AccessRequest,
+    Delivery,
+    DeliveryParticipant,
+    DeliveryStatus,
+    SignedLink,
+)
+from access.permissions import DeliveryRights
 from access.selectors.consented import consenting_samples
 from datasets.paths import resolve_data_path
 from portal.audit import ledger_head
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
-from portal.models import User
+from portal.models import AuditEvent, User
 
 LINK_SALT = "access.download"
 # A stale entry cannot be read (its key holds the ledger head); this only bounds memory.
@@ -234,3 +242,127 @@ def link_for_download(token: str, filename: str, *, now: dt.datetime | None = No
             "fresh delivery on the delivery page."
         )
     return Servable(path=path, name=file.name, size=file.size, sha256=file.sha256)
+
+
+# --- the record committees, stewards and the requester read -------------------------------------
+
+# Written by access.services.deliveries.delivery_revoke (the services import the selectors).
+REVOKE_ACTION = "delivery.revoke"
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """One issued link as its record shows it: never the signed URL, which is a credential."""
+
+    name: str
+    size: int
+    sha256: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    is_index: bool
+
+
+@dataclass(frozen=True)
+class Revocation:
+    at: dt.datetime
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    delivery: Delivery
+    participants: int
+    links: list[LinkRecord]
+    revocation: Revocation | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revocation is not None
+
+    @property
+    def revocable(self) -> bool:
+        """Links to stop: ready, and at least one of them not revoked yet."""
+        return self.delivery.status == DeliveryStatus.READY and any(
+            link.revoked_at is None for link in self.links
+        )
+
+
+def delivery_visible(user: User, delivery_id: int) -> tuple[Delivery, DeliveryRights]:
+    """A delivery its requester, the reviewing committees or a steward may see, with what the
+    user may do with it; anyone else gets the same 404 as a missing delivery."""
+    delivery = (
+        Delivery.objects.select_related("grant__dataset", "grant__request", "requested_by")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    rights = permissions.delivery_rights(user, delivery) if delivery is not None else None
+    if delivery is None or rights is None or not rights.view:
+        raise NotFoundError("No such delivery.")
+    return delivery, rights
+
+
+def delivery_records(deliveries: list[Delivery]) -> list[DeliveryRecord]:
+    """Each delivery with its participant count, its links and its revocation: three queries
+    whatever the number of deliveries (the deliveries come loaded)."""
+    ids = [d.pk for d in deliveries]
+    counts = dict(
+        DeliveryParticipant.objects.filter(delivery_id__in=ids)
+        .values("delivery_id")
+        .annotate(n=Count("pk"))
+        .values_list("delivery_id", "n")
+    )
+    links: dict[int, list[LinkRecord]] = {pk: [] for pk in ids}
+    rows = (
+        SignedLink.objects.filter(delivery_file__delivery_id__in=ids)
+        .select_related("delivery_file")
+        .order_by("delivery_file__name", "pk")
+    )
+    for link in rows:
+        file = link.delivery_file
+        links[file.delivery_id].append(
+            LinkRecord(
+                name=file.name,
+                size=file.size,
+                sha256=file.sha256,
+                expires_at=link.expires_at,
+                revoked_at=link.revoked_at,
+                is_index=file.is_index,
+            )
+        )
+    revocations: dict[int, Revocation] = {}
+    events = AuditEvent.objects.filter(
+        action=REVOKE_ACTION,
+        object_type=Delivery._meta.label_lower,
+        object_id__in=[str(pk) for pk in ids],
+    ).select_related("actor")
+    for event in events:
+        by = (event.actor.full_name or event.actor.email) if event.actor else event.actor_label
+        revocations[int(event.object_id)] = Revocation(
+            at=event.occurred_at, by=by, reason=str(event.after.get("reason", ""))
+        )
+    return [
+        DeliveryRecord(
+            delivery=d,
+            participants=counts.get(d.pk, 0),
+            links=links[d.pk],
+            revocation=revocations.get(d.pk),
+        )
+        for d in deliveries
+    ]
+
+
+def delivery_records_of_request(request: AccessRequest) -> list[DeliveryRecord]:
+    """Every delivery under the request's grants, newest first: committees and stewards."""
+    return delivery_records(deliveries_of_request(request))
+
+
+def delivery_records_visible(user: User, request: AccessRequest) -> list[DeliveryRecord]:
+    """The request's deliveries this person may audit: all of them for its reviewing
+    committees and stewards, their own for anyone else who sees the request."""
+    deliveries = Delivery.objects.filter(grant__request=request).select_related(
+        "grant__dataset", "grant__request", "requested_by"
+    )
+    if not permissions.request_rights(user, request).oversees_deliveries:
+        deliveries = deliveries.filter(requested_by_id=user.pk)
+    return delivery_records(list(deliveries))

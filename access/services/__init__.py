@@ -15,7 +15,12 @@ from access.services.coapplicants import (
     invitation_from_token,
     invitation_token,
 )
-from access.services.deliveries import delivery_fail, delivery_prepare, delivery_request
+from access.services.deliveries import (
+    delivery_fail,
+    delivery_prepare,
+    delivery_request,
+    delivery_revoke,
+)
 from access.services.grants import access_requests_expire, grants_revoke, vote_reminders_send
 from access.services.notices import notifications_mark_read
 from access.services.requests import (
@@ -50,6 +55,7 @@ __all__ = [
     "delivery_fail",
     "delivery_prepare",
     "delivery_request",
+    "delivery_revoke",
     "ethics_upload",
     "grants_revoke",
     "invitation_from_token",

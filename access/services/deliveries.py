@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -57,6 +58,7 @@ class DeliveryActions:
 
     REQUEST = "delivery.request"
     LINK_ISSUE = "signed_link.issue"
+    REVOKE = "delivery.revoke"
 
 
 class DeliveryUnavailable(AccessError):
@@ -414,6 +416,15 @@ def copy_join(*, build: CopyBuild) -> None:
     shutil.rmtree(build.piece(0).parent, ignore_errors=True)
 
 
+def delivery_building(*, delivery_id: int, builds: list[CopyBuild]) -> int:
+    """Record how many region pieces the chord about to be queued will build (progress)."""
+    total = sum(len(build.regions) for build in builds)
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).update(
+        pieces_total=total, pieces_done=0
+    )
+    return total
+
+
 def _build_problem(build: CopyBuild, exc: Exception) -> str:
     """What the researcher reads: the file's own problem, or no internals for the rest."""
     if isinstance(exc, (ValueError, genomics.GenomicFileError)):
@@ -430,6 +441,11 @@ def delivery_copy_piece(*, delivery_id: int, build: CopyBuild, number: int) -> b
         return False
     try:
         copy_piece_build(build=build, number=number)
+        # For the progress shown while preparing (a redelivered piece may count twice: the
+        # page never shows more than the total).
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PREPARING).update(
+            pieces_done=F("pieces_done") + 1
+        )
     # Whatever stops it (a bad file, a full disk, the time limit), the delivery must fail
     # with the reason rather than wait for a join that cannot come.
     except Exception as exc:  # noqa: BLE001
@@ -595,3 +611,72 @@ def delivery_prepare(*, delivery_id: int) -> Delivery | None:
             url=reverse("access:delivery", args=[delivery.pk]),
         )
     return delivery
+
+
+# --- revoking one delivery's links ------------------------------------------------------------
+
+REVOKE_REFUSED = (
+    "Only the researcher who asked for these links, a chair of a committee reviewing the "
+    "request or a data steward can revoke them."
+)
+
+
+def delivery_revoke(*, actor: User, delivery: Delivery, reason: str) -> int:
+    """Stop every link of one delivery at once (a link leaked), leaving the grant as it is.
+
+    1. The requester, a chair of a committee reviewing the request, or a steward. Anyone who
+       cannot see the delivery gets the same 404 as a missing one; a committee member who
+       does not chair, a 403.
+    2. Lock the delivery: one still preparing, failed, or already revoked is a 409.
+    3. Set `revoked_at` on all its links in one statement (every download checks it), audit
+       it, and tell the requester when someone else revoked them.
+    Returns how many links were revoked.
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic(durable=True):
+        locked = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("grant__request", "grant__dataset", "requested_by")
+            .filter(pk=delivery.pk)
+            .first()
+        )
+        rights = permissions.delivery_rights(actor, locked) if locked is not None else None
+        if locked is None or rights is None or not rights.view:
+            raise NotFoundError("No such delivery.")
+        if not rights.revoke:
+            raise PermissionError_(REVOKE_REFUSED)
+        if not reason:
+            raise AccessProblems(
+                {"reason": ["Give the reason for revoking these links; it is kept in the audit."]}
+            )
+        if locked.status == DeliveryStatus.PREPARING:
+            raise AccessConflict(
+                "These links are still being prepared, so there is nothing to revoke yet. "
+                "Revoke them once they are ready, or revoke the grant to stop them being issued."
+            )
+        if locked.status == DeliveryStatus.FAILED:
+            raise AccessConflict("This delivery failed: it has no links to revoke.")
+        now = timezone.now()
+        links = SignedLink.objects.filter(delivery_file__delivery=locked)
+        revoked = links.filter(revoked_at__isnull=True).update(revoked_at=now)
+        if not revoked:
+            raise AccessConflict("These links were already revoked: they no longer work.")
+        request = locked.grant.request
+        audit_log(
+            actor=actor,
+            action=DeliveryActions.REVOKE,
+            target=locked,
+            after={"request": request.accession, "links": revoked, "reason": reason},
+        )
+        if locked.requested_by_id != actor.pk:
+            notify(
+                users=[locked.requested_by],
+                message=(
+                    f"Your download links for {locked.grant.dataset.title} under "
+                    f"{request.accession} were revoked by {actor.full_name or actor.email}: "
+                    f"{reason}"
+                ),
+                url=reverse("access:delivery", args=[locked.pk]),
+                template="access/email/notice.txt",
+            )
+    return revoked

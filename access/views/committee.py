@@ -26,11 +26,12 @@ from access.committee_forms import (
     VoteForm,
     page_number,
 )
+from access.forms import DeliveryRevokeForm
 from access.models import AccessRequest, RequestStatus
 from access.selectors import applicants, lookups
 from access.selectors import committees as committee_selectors
 from access.selectors import requests as selectors
-from access.selectors.deliveries import deliveries_of_request
+from access.selectors.deliveries import DeliveryRecord, delivery_records_of_request
 from access.services import grants_revoke, review_decide, vote_cast
 from access.services.reviews import default_grant_end
 from datasets.selectors import committees_of
@@ -171,7 +172,7 @@ def _review_page(
         "ethics": selectors.ethics_of(access_request),
         "acceptances": selectors.acceptances_of(access_request),
         "grants": selectors.grants_of(access_request),
-        "deliveries": deliveries_of_request(access_request),
+        "deliveries": _deliveries(access_request, rights),
         "events": selectors.timeline(access_request, rights),
         "panels": [
             _panel_view(p, rights.sees_internal_of(p.review.committee_id), failed) for p in panels
@@ -179,6 +180,21 @@ def _review_page(
         "page_problem": failed[3] if failed and failed[0] == 0 else "",
     }
     return render(request, "access/review.html", context, status=status)
+
+
+def _deliveries(
+    access_request: AccessRequest, rights: permissions.RequestRights
+) -> list[tuple[DeliveryRecord, DeliveryRevokeForm | None]]:
+    """Each delivery's record, with a revoke form where this person may stop its links."""
+    return [
+        (
+            record,
+            DeliveryRevokeForm(auto_id=f"id_delivery{record.delivery.pk}_%s")
+            if rights.revokes_deliveries and record.revocable
+            else None,
+        )
+        for record in delivery_records_of_request(access_request)
+    ]
 
 
 @login_required

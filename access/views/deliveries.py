@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
     FileResponse,
@@ -21,13 +22,22 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access import storage
+from access.forms import DeliveryRevokeForm
 from access.models import DeliveryStatus
-from access.selectors.deliveries import Servable, delivery_for, link_for_download, links_of
+from access.selectors.deliveries import (
+    Servable,
+    delivery_for,
+    delivery_records,
+    delivery_visible,
+    link_for_download,
+    links_of,
+)
 from access.selectors.requests import grant_for
-from access.services.deliveries import delivery_request
+from access.services.deliveries import REVOKE_REFUSED, delivery_request, delivery_revoke
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import User
 
@@ -65,6 +75,8 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
         # A fresh delivery recomputes the consented set: after a withdrawal or an expiry.
         "can_ask_again": delivery.status != DeliveryStatus.PREPARING and delivery.grant.is_active,
         "links": links_of(delivery) if delivery.status == DeliveryStatus.READY else [],
+        "record": delivery_records([delivery])[0],
+        "revoke_form": DeliveryRevokeForm(),
         "poll_seconds": POLL_SECONDS,
         "base_url": request.build_absolute_uri("/").rstrip("/"),
         # Presigned URLs cannot be stopped early: the page says so.
@@ -73,6 +85,41 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
     partial = bool(getattr(request, "htmx", False))
     template = "access/_delivery_status.html" if partial else "access/delivery.html"
     return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delivery_revoke_page(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    """Confirm (GET) and revoke (POST) one delivery's links: its requester, a chair of a
+    reviewing committee or a steward. The pages' inline forms post here too."""
+    user = cast(User, request.user)
+    try:
+        delivery, rights = delivery_visible(user, delivery_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    form = DeliveryRevokeForm(request.POST if request.method == "POST" else None)
+    problem, status = ("", 200) if rights.revoke else (REVOKE_REFUSED, 403)
+    if request.method == "POST" and rights.revoke:
+        status = 400
+        if form.is_valid():
+            try:
+                delivery_revoke(actor=user, delivery=delivery, reason=form.cleaned_data["reason"])
+            except PortalError as exc:
+                problem, status = exc.message, exc.http_status
+            else:
+                messages.success(request, "The links were revoked: they no longer work.")
+                if rights.own:
+                    return redirect("access:delivery", delivery_id=delivery.pk)
+                review = reverse("access:review", args=[delivery.grant.request.accession])
+                return redirect(f"{review}#deliveries-heading")
+    context = {
+        "delivery": delivery,
+        "record": delivery_records([delivery])[0],
+        "rights": rights,
+        "form": form,
+        "problem": problem,
+    }
+    return render(request, "access/delivery_revoke.html", context, status=status)
 
 
 class _Unsatisfiable(Exception):

@@ -31,7 +31,7 @@ from access.purpose import request_match
 from access.selectors import applicants
 from access.selectors import requests as selectors
 from access.selectors.agreements import current_agreements, has_accepted_all
-from access.selectors.deliveries import my_deliveries
+from access.selectors.deliveries import delivery_records, my_deliveries
 from access.services.requests import RENEWABLE, needs_ethics
 from access.transitions import REQUEST_TRANSITIONS
 from consent.duo import Outcome
@@ -335,7 +335,7 @@ def _detail(
         else [],
         "grants": grants,
         "link_grants": {g.pk for g in grants if g.grantee_id == user.pk and g.is_active},
-        "deliveries": my_deliveries(user, access_request),
+        "deliveries": delivery_records(my_deliveries(user, access_request)),
         "decisions": applicants.decisions_of(access_request, rights),
         "renewals": applicants.renewals_of(access_request),
         "can_edit": rights.edit,

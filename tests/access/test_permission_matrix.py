@@ -22,6 +22,7 @@ The world is built once per persona test: parametrized by persona, looping over 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,11 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from access.models import Delivery
+from access.models import Delivery, DeliveryFile, DeliveryStatus, SignedLink
 from consent.models import ConsentVersion
-from datasets.models import Committee
+from datasets.models import Committee, DataFile, DataFileFormat
 from portal.models import User
 from tests.access.conftest import Cohort
 from tests.access.matrix_support import (
@@ -117,7 +119,36 @@ def _grant(w: World) -> dict[str, Any]:
 
 
 def _delivery(w: World) -> dict[str, Any]:
-    delivery, _ = Delivery.objects.get_or_create(grant=w.grant, requested_by=w.grant.grantee)
+    delivery, _ = Delivery.objects.get_or_create(
+        grant=w.grant, requested_by=w.grant.grantee, status=DeliveryStatus.PREPARING
+    )
+    return {"delivery_id": delivery.pk}
+
+
+def _ready_delivery(w: World) -> dict[str, Any]:
+    """A delivery with one issued link (made directly: issuing needs files on disk)."""
+    grant = w.grant
+    delivery, created = Delivery.objects.get_or_create(
+        grant=grant, requested_by=grant.grantee, status=DeliveryStatus.READY
+    )
+    if created:
+        datafile = DataFile.objects.create(
+            dataset=grant.dataset,
+            path="reads/N000.bam",
+            format=DataFileFormat.BAM,
+            registered_by=grant.grantee,
+        )
+        file = DeliveryFile.objects.create(
+            delivery=delivery,
+            datafile=datafile,
+            served_path=datafile.path,
+            name="N000.bam",
+            size=1,
+            sha256="0" * 64,
+        )
+        SignedLink.objects.create(
+            delivery_file=file, expires_at=timezone.now() + dt.timedelta(hours=1)
+        )
     return {"delivery_id": delivery.pk}
 
 
@@ -262,6 +293,15 @@ MATRIX: dict[str, list[Probe]] = {
     "access:delivery": [
         Probe("get", _delivery, (302, 404, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404)),
     ],
+    # Revoking one delivery's links: its requester, the reviewing committees' chairs and
+    # stewards; the other members of those committees see it but may not (403).
+    "access:delivery_revoke": [
+        Probe("get", _ready_delivery,
+              (302, 404, 404, 200, 404, 404, 403, 404, 403, 200, 403, 200)),
+        Probe("post", _ready_delivery,
+              (302, 404, 404, 302, 404, 404, 403, 404, 403, 302, 403, 302),
+              _form(reason="Leaked.")),
+    ],
     "access:download": [
         Probe("get", _bad_link, (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
     ],
@@ -325,6 +365,16 @@ MATRIX: dict[str, list[Probe]] = {
     ],
     "access_api:delivery": [
         Probe("get", _delivery, (401, 404, 404, 200, 404, 404, 404, 404, 404, 404, 404, 404)),
+    ],
+    "access_api:delivery_revoke": [
+        Probe("post", _ready_delivery,
+              (401, 404, 404, 200, 404, 404, 403, 404, 403, 200, 403, 200),
+              _form(reason="Leaked.")),
+    ],
+    # The record of every delivery (no URLs): the reviewing committees and stewards; the
+    # researcher sees their own under their request.
+    "access_api:request_deliveries": [
+        Probe("get", _approved, (401, 404, 404, 200, 404, 404, 200, 404, 200, 200, 200, 200)),
     ],
     "access_api:notifications": [Probe("get", _none, API_SIGNED_IN)],
     "access_api:notifications_read": [Probe("post", _none, API_SIGNED_IN, _form())],
