@@ -465,6 +465,9 @@ class Delivery(models.Model):
     # nobody's consent can have changed, so downloads skip the consent query.
     consent_stamp = models.CharField(max_length=64, blank=True)
     excluded_files = models.PositiveIntegerField(default=0)
+    # Progress of the consent-filtered copies being built: regions queued and done.
+    pieces_total = models.PositiveIntegerField(default=0)
+    pieces_done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     ready_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)

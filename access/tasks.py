@@ -7,6 +7,7 @@ from celery import chord, shared_task
 from access.models import Delivery, DeliveryStatus
 from access.services.deliveries import (
     CopyBuild,
+    delivery_building,
     delivery_copies_join,
     delivery_copies_to_build,
     delivery_copy_piece,
@@ -46,6 +47,7 @@ def prepare_delivery_task(delivery_id: int) -> bool:
     builds = delivery_copies_to_build(delivery_id=delivery_id)
     if not builds:
         return delivery_prepare(delivery_id=delivery_id) is not None
+    delivery_building(delivery_id=delivery_id, builds=builds)
     messages = [build.as_message() for build in builds]
     pieces = [
         build_piece_task.si(delivery_id, message, number)

@@ -21,6 +21,7 @@ from access.services.deliveries import (
     CopyBuild,
     copy_join,
     copy_piece_build,
+    delivery_building,
     delivery_copies_to_build,
     delivery_copy_piece,
 )
@@ -223,3 +224,31 @@ def test_a_server_side_failure_fails_the_delivery_without_internals(
         "the consent-filtered copy of calls/mixed.vcf.gz could not be built because of a "
         "problem on our side (it is in the workers' log); ask for the links again in a while."
     )
+
+
+def test_the_delivery_page_shows_the_parts_built_so_far(
+    delivery_world: World,
+    researcher: User,
+    steward: User,
+    sources: Any,
+    sign_in: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    mixed = _mixed(delivery_world, steward, sources)
+    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    builds = delivery_copies_to_build(delivery_id=delivery.pk)
+    assert delivery_building(delivery_id=delivery.pk, builds=builds) == 2
+    delivery_copy_piece(delivery_id=delivery.pk, build=builds[0], number=1)
+    client = sign_in(researcher)
+
+    page = client.get(f"/access/deliveries/{delivery.pk}/", HTTP_HX_REQUEST="true")
+
+    text = page.content.decode()
+    assert "Building the consent-filtered copy" in text
+    assert "1 of 2 parts done." in text
+    assert '<progress max="2" value="1"' in text
+    # A piece counted twice (redelivered) never shows more than the total.
+    delivery_copy_piece(delivery_id=delivery.pk, build=builds[0], number=1)
+    delivery_copy_piece(delivery_id=delivery.pk, build=builds[0], number=0)
+    text = client.get(f"/access/deliveries/{delivery.pk}/").content.decode()
+    assert "2 of 2 parts done." in text
