@@ -295,17 +295,9 @@ def main() -> None:
     r50, r99 = statistics.median(pings), percentile(pings, 99)
     post50, post99 = statistics.median(posts), percentile(posts, 99)
     print(
-        f"""## bench_issuance
+        f"""## Link issuance end to end (Celery worker over Redis)
 
-Link issuance end to end{" (quick mode)" if QUICK else ""}: the researcher's POST of "Ask for
-download links" (Django test client) until the delivery is READY, a real Celery worker process
-(solo pool, a queue of its own on Redis) on PostgreSQL (a database of its own), polling every
-2 ms. Each delivery issues four audited links: a {CONSENTING + REFUSING}-sample VCF.gz
-({world["vcf_bytes"] / 1024:.0f} KiB, {REFUSING} samples refusing) whose consent-filtered copy
-is already cached, and a BAM, each with its index. Reference in the same run, through the same
-worker: a `health_check_task` round trip (result read from the same database every 2 ms).
-Deliveries and pings interleaved, {RUNS} of each after 5 warm-ups; the first delivery, which
-built the filtered copy, took {ms(build_seconds)}.
+The researcher's POST of "Ask for download links" (Django's test client, production settings) until the delivery is READY{" (quick mode)" if QUICK else ""}: a real Celery worker process (solo pool, a queue of its own on Redis) on PostgreSQL (a database of its own), the delivery read every 2 ms. Each delivery issues four audited links: a {CONSENTING + REFUSING}-sample VCF.gz ({world["vcf_bytes"] / 1024:.0f} KiB, {REFUSING} samples refusing) whose consent-filtered copy is already cached, and a BAM, each with its index. Reference in the same run, through the same worker: a `portal.tasks.health_check_task` round trip, its result read from the same database every 2 ms. {RUNS} deliveries and {RUNS} round trips, interleaved, after 5 warm-ups; the first delivery, which built the filtered copy, took {ms(build_seconds)}.
 
 | | p50 | p99 |
 |---|---|---|
@@ -314,8 +306,7 @@ built the filtered copy, took {ms(build_seconds)}.
 | reference: trivial task round trip | {ms(r50)} | {ms(r99)} |
 | ratio | {p50 / r50:.1f}× | {p99 / r99:.1f}× |
 
-Load average (1 min) {load_before[0]:.2f} before and {load_after[0]:.2f} after, on 2 cores
-shared with other work: absolute figures are noisy, the ratio less so."""
+Load average (1 min) {load_before[0]:.2f} before and {load_after[0]:.2f} after, on 2 cores shared with other people's work: absolute figures are noisy; the ratio, measured interleaved, less so."""  # noqa: E501
     )
 
 
