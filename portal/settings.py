@@ -247,6 +247,17 @@ if CUSTODIAN_STORAGE == "s3" and not 0 < CUSTODIAN_LINK_MAX_SECONDS <= 7 * 86400
         f"CUSTODIAN_LINK_MAX_SECONDS={CUSTODIAN_LINK_MAX_SECONDS} is too long for presigned "
         "URLs: S3 accepts at most 604800 (7 days)"
     )
+# "portal" streams the bytes and cuts a download off when its link stops being valid;
+# "x-accel" checks each request, then hands the file to nginx (no mid-stream cut-off).
+CUSTODIAN_DOWNLOAD_MODE = env("CUSTODIAN_DOWNLOAD_MODE", "portal") or "portal"
+if CUSTODIAN_DOWNLOAD_MODE not in {"portal", "x-accel"}:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_DOWNLOAD_MODE={CUSTODIAN_DOWNLOAD_MODE!r} is not 'portal' or 'x-accel'"
+    )
+# nginx's `internal` location that aliases CUSTODIAN_DATA_ROOT (docs/nginx-custodian.conf).
+CUSTODIAN_X_ACCEL_PREFIX = "/" + (
+    env("CUSTODIAN_X_ACCEL_PREFIX", "/_custodian_data/") or "/_custodian_data/"
+).strip("/")
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -4,13 +4,16 @@ check every signed link passes on every request (htslib makes many small ones)."
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from django.core import signing
 from django.core.cache import cache
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +28,7 @@ from access.models import (
 from access.permissions import DeliveryRights
 from access.selectors.consented import consenting_samples
 from datasets.paths import resolve_data_path
-from portal.audit import ledger_head
+from portal.audit import GENESIS_HASH, ledger_head
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import AuditEvent, User
 
@@ -186,6 +189,95 @@ class Servable:
     name: str
     size: int
     sha256: str
+    relative: str = ""  # from the data root, for X-Accel-Redirect
+    link_id: int = 0
+
+
+class _LinkState(NamedTuple):
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    name: str
+    served_path: str
+    size: int
+    sha256: str
+    delivery_id: int
+    consent_stamp: str
+    grant_revoked_at: dt.datetime | None
+    grant_starts_on: dt.date
+    grant_ends_on: dt.date
+    head: str | None
+
+    def grant_active(self, today: dt.date) -> bool:
+        """Grant.is_active_on, from the columns read."""
+        return self.grant_revoked_at is None and self.grant_starts_on <= today <= self.grant_ends_on
+
+
+def _link_state_query(link_id: int) -> QuerySet[SignedLink, tuple[Any, ...]]:
+    head = AuditEvent.objects.order_by("-id").values("entry_hash")[:1]
+    return (
+        SignedLink.objects.filter(pk=link_id)
+        .annotate(head=Subquery(head))
+        .values_list(
+            "expires_at",
+            "revoked_at",
+            "delivery_file__name",
+            "delivery_file__served_path",
+            "delivery_file__size",
+            "delivery_file__sha256",
+            "delivery_file__delivery_id",
+            "delivery_file__delivery__consent_stamp",
+            "delivery_file__delivery__grant__revoked_at",
+            "delivery_file__delivery__grant__starts_on",
+            "delivery_file__delivery__grant__ends_on",
+            "head",
+        )
+    )
+
+
+_compiled = threading.local()
+
+
+def _link_state(link_id: int) -> _LinkState | None:
+    """Everything a request on a link checks, with the ledger's head, in one query.
+
+    htslib makes hundreds of small Range requests, and building and compiling this query
+    costs several times its execution, so each thread compiles it once (for its own
+    connection) and runs the SQL with the link's id; Django's converters still turn the
+    row into Python values as the ORM would.
+    """
+    key = connection.vendor
+    compiled = getattr(_compiled, key, None)
+    if compiled is None:
+        compiler = _link_state_query(0).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        if list(params) != [0]:  # the id must be the only parameter
+            raise RuntimeError(f"unexpected parameters {params!r} in the link query")
+        compiled = (compiler, sql)
+        setattr(_compiled, key, compiled)
+    compiler, sql = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [link_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _LinkState(*next(iter(compiler.results_iter(results=[[row]], tuple_expected=True))))
+
+
+def _consent_holds(state: _LinkState) -> bool:
+    """delivery_consent_holds with the head already read: no query while the head is the
+    delivery's stamp, then one per (delivery, head), cached."""
+    head = state.head or GENESIS_HASH
+    if head == state.consent_stamp:
+        return True
+    key = f"access:delivery-consent:{state.delivery_id}:{head}"
+    holds = cache.get(key)
+    if holds is None:
+        delivery = Delivery.objects.select_related("grant__request", "grant__dataset").get(
+            pk=state.delivery_id
+        )
+        holds = _still_consenting(delivery)
+        cache.set(key, holds, timeout=CONSENT_CACHE_SECONDS)
+    return holds
 
 
 def link_for_download(token: str, filename: str, *, now: dt.datetime | None = None) -> Servable:
@@ -199,17 +291,10 @@ def link_for_download(token: str, filename: str, *, now: dt.datetime | None = No
         link_id, expiry = int(payload["l"]), int(payload["e"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise PermissionError_("This download link is not valid.") from exc
-    link = (
-        SignedLink.objects.select_related(
-            "delivery_file__delivery__grant__request", "delivery_file__delivery__grant__dataset"
-        )
-        .filter(pk=link_id)
-        .first()
-    )
+    link = _link_state(link_id)
     if link is None or int(link.expires_at.timestamp()) != expiry:
         raise NotFoundError("No such download link.")
-    file = link.delivery_file
-    if filename != file.name:
+    if filename != link.name:
         raise NotFoundError("No such download link.")
     now = now or timezone.now()
     if now >= link.expires_at:
@@ -219,29 +304,50 @@ def link_for_download(token: str, filename: str, *, now: dt.datetime | None = No
         )
     if link.revoked_at is not None:
         raise LinkGone("This link was revoked. Ask for a fresh delivery on the delivery page.")
-    delivery = file.delivery
-    if not delivery.grant.is_active:
+    if not link.grant_active(timezone.localdate()):
         raise LinkGone(
             "Access under this grant was revoked or has ended, so its links no longer work."
         )
-    if not delivery_consent_holds(delivery):
+    if not _consent_holds(link):
         raise LinkGone(
             "Someone whose data this delivery included has since withdrawn or narrowed their "
             "consent, so its links no longer work. You can ask for a fresh delivery, which "
             "holds only the data of participants who consent now."
         )
-    path = resolve_data_path(file.served_path).absolute
+    resolved = resolve_data_path(link.served_path)
+    path = resolved.absolute
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         size = -1
     # One stat per request: a file replaced or removed since issuance is never served.
-    if size != file.size:
+    if size != link.size:
         raise LinkGone(
-            f"{file.name} has changed or been removed since this link was issued. Ask for a "
+            f"{link.name} has changed or been removed since this link was issued. Ask for a "
             "fresh delivery on the delivery page."
         )
-    return Servable(path=path, name=file.name, size=file.size, sha256=file.sha256)
+    return Servable(
+        path=path,
+        name=link.name,
+        size=link.size,
+        sha256=link.sha256,
+        relative=resolved.relative,
+        link_id=link_id,
+    )
+
+
+def link_still_valid(link_id: int) -> bool:
+    """Whether a download already under way may go on: the link is not revoked, its grant is
+    active and consent still holds. The streaming download asks every half second; one
+    query while nothing was audited since the delivery was made. The expiry is not checked
+    again: a download started in time may finish."""
+    link = _link_state(link_id)
+    return (
+        link is not None
+        and link.revoked_at is None
+        and link.grant_active(timezone.localdate())
+        and _consent_holds(link)
+    )
 
 
 # --- the record committees, stewards and the requester read -------------------------------------

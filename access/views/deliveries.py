@@ -6,15 +6,20 @@ cookies), so it is open to anonymous requests and every check lives in the selec
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import socket
+import ssl
+import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -34,6 +39,7 @@ from access.selectors.deliveries import (
     delivery_records,
     delivery_visible,
     link_for_download,
+    link_still_valid,
     links_of,
 )
 from access.selectors.requests import grant_for
@@ -41,8 +47,15 @@ from access.services.deliveries import REVOKE_REFUSED, delivery_request, deliver
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import User
 
+logger = logging.getLogger(__name__)
+
 POLL_SECONDS = 2
-CHUNK = 1024 * 1024
+# A stream starts small and grows to what the client drains in about CHUNK_SECONDS, so a
+# re-check waits at most about that long behind a slow client (see _next_chunk).
+CHUNK_MIN = 256 * 1024
+CHUNK_MAX = 8 * 1024 * 1024
+CHUNK_SECONDS = 0.1
+RECHECK_SECONDS = 0.5
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -147,15 +160,70 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        handle.seek(start)
-        while length > 0:
-            data = handle.read(min(CHUNK, length))
-            if not data:
-                return
-            length -= len(data)
-            yield data
+class DownloadCutOff(Exception):
+    """Raised inside a stream whose link stopped being valid. A WSGI server closes the
+    connection when the body fails after the headers were sent, so the client gets fewer
+    bytes than Content-Length announced and knows the download was cut off."""
+
+
+def _next_chunk(chunk: int, sent: int, seconds: float) -> int:
+    """About CHUNK_SECONDS of what the client took last time, in [CHUNK_MIN, CHUNK_MAX]: a
+    chunk is written in one blocking call, so its size bounds how late a re-check can be."""
+    if seconds <= 0:
+        return min(chunk * 2, CHUNK_MAX)
+    fitting = int(sent / seconds * CHUNK_SECONDS)
+    return max(CHUNK_MIN, min(CHUNK_MAX, fitting, chunk * 2))
+
+
+def _stream(
+    served: Servable, first: int, length: int, sock: socket.socket | None
+) -> Iterator[bytes]:
+    """The bytes [first, first + length), re-checking the link every RECHECK_SECONDS: a
+    withdrawal, a revoked link or an ended grant stops a download already under way.
+
+    Under gunicorn (`sock`, its connection) each chunk goes by sendfile() straight from the
+    page cache to the socket, as nginx does, and a cut-off shuts the socket; elsewhere the
+    chunks are yielded to the server, and a cut-off raises so the server closes it.
+    """
+    if sock is not None:
+        yield b""  # gunicorn writes the status line and headers on the first write
+    fd = os.open(served.path, os.O_RDONLY)
+    try:
+        offset, end = first, first + length
+        chunk, checked = CHUNK_MIN, time.monotonic()
+        while offset < end:
+            size, began = min(chunk, end - offset), time.monotonic()
+            if sock is None:
+                data = os.pread(fd, size, offset)
+                sent = len(data)
+                if sent:
+                    yield data
+            else:
+                sent = os.sendfile(sock.fileno(), fd, offset, size)
+            if sent == 0:
+                raise DownloadCutOff(f"link {served.link_id}: {served.name} shrank mid-stream")
+            offset += sent
+            now = time.monotonic()
+            chunk = _next_chunk(chunk, sent, now - began)
+            if offset < end and now - checked >= RECHECK_SECONDS:
+                if not link_still_valid(served.link_id):
+                    logger.info("download cut off: link %s is no longer valid", served.link_id)
+                    if sock is None:
+                        raise DownloadCutOff(f"link {served.link_id} is no longer valid")
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return
+                checked = now
+    finally:
+        os.close(fd)
+
+
+def _socket(request: HttpRequest) -> socket.socket | None:
+    """gunicorn's connection (its WSGI environ carries it), unless gunicorn itself speaks TLS:
+    sendfile() would bypass the encryption."""
+    sock = request.META.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
+        return None
+    return sock
 
 
 def _serve(
@@ -165,12 +233,20 @@ def _serve(
     if request.method == "HEAD":
         response = HttpResponse()
         response["Content-Length"] = str(served.size)
+    elif settings.CUSTODIAN_DOWNLOAD_MODE == "x-accel":
+        # nginx serves the bytes (and the Range) from its internal location; every check
+        # above ran for this request, but nothing re-checks once nginx has started.
+        response = HttpResponse()
+        prefix = settings.CUSTODIAN_X_ACCEL_PREFIX
+        response["X-Accel-Redirect"] = f"{prefix}/{quote(served.relative)}"
     elif wanted is None:
-        response = FileResponse(served.path.open("rb"))
+        response = StreamingHttpResponse(_stream(served, 0, served.size, _socket(request)))
+        response["Content-Length"] = str(served.size)
     else:
         first, last = wanted
         length = last - first + 1
-        response = StreamingHttpResponse(_chunks(served.path, first, length), status=206)
+        stream = _stream(served, first, length, _socket(request))
+        response = StreamingHttpResponse(stream, status=206)
         response["Content-Range"] = f"bytes {first}-{last}/{served.size}"
         response["Content-Length"] = str(length)
     response["Content-Type"] = "application/octet-stream"
