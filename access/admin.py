@@ -39,7 +39,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Dataset", ordering="grant__dataset__accession")
     def dataset(self, obj: Delivery) -> str:
-        return obj.grant.dataset.accession
+        return obj.grant.dataset.accession or ""
 
 
 @admin.register(DeliveryFile)

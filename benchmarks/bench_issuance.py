@@ -273,7 +273,9 @@ def main() -> None:
             ping_once()
 
         log(f"timing {RUNS} deliveries and {RUNS} pings, interleaved")
-        issuance, posts, pings = [], [], []
+        issuance: list[float] = []
+        posts: list[float] = []
+        pings: list[float] = []
         for _ in range(RUNS):
             issuance.append(issue_once(client, grant_id, posts))
             pings.append(ping_once())
