@@ -11,7 +11,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from access.models import Delivery, DeliveryFile, DeliveryParticipant, SignedLink
+from access.models import (
+    Delivery,
+    DeliveryFile,
+    DeliveryParticipant,
+    SignedLink,
+    SigningOfficialConfirmation,
+    VisaKey,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,3 +84,32 @@ class SignedLinkAdmin(ReadOnlyAdmin):
     list_filter = ("delivery_file__delivery__status", RevokedFilter)
     list_select_related = ("delivery_file",)
     search_fields = ("delivery_file__delivery__grant__request__accession",)
+
+
+# Visa keys change only through `manage.py rotate_visa_key`; the encrypted private key and the
+# officials' link tokens (hashed) are never shown.
+@admin.register(VisaKey)
+class VisaKeyAdmin(ReadOnlyAdmin):
+    list_display = ("kid", "algorithm", "created_at", "retired_at", "published_until")
+    list_filter = ("algorithm",)
+    fields = ("kid", "algorithm", "public_jwk", "created_at", "retired_at", "published_until")
+
+
+@admin.register(SigningOfficialConfirmation)
+class SigningOfficialConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ("researcher", "official_email", "institution", "status", "asked_at")
+    list_filter = ("status",)
+    list_select_related = ("researcher",)
+    search_fields = ("researcher__email", "official_email", "institution")
+    fields = (
+        "researcher",
+        "official_name",
+        "official_email",
+        "institution",
+        "status",
+        "asked_at",
+        "link_expires_at",
+        "answered_at",
+        "confirmed_at",
+        "expires_at",
+    )

@@ -536,3 +536,98 @@ class SignedLink(models.Model):
 
     def __str__(self) -> str:
         return f"link {self.pk} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+# --- GA4GH Passport visas: the portal's signing keys, and signing officials' confirmations -----
+
+
+class VisaAlgorithm(models.TextChoices):
+    ES256 = "ES256", "ECDSA P-256 with SHA-256"
+    RS256 = "RS256", "RSA 2048 with SHA-256"
+
+
+class VisaKey(models.Model):
+    """A key the portal signs visas with; the newest unretired one signs, the others verify.
+
+    The private key is stored encrypted with a key derived from SECRET_KEY (access/visas.py),
+    so a database dump alone cannot sign visas. A retired key stays in the JWKS until
+    `published_until`, when every visa it signed has expired.
+    """
+
+    # RFC 7638 thumbprint of the public key (base64url SHA-256).
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=5, choices=VisaAlgorithm.choices)
+    private_key_encrypted = models.TextField(editable=False)
+    public_jwk = models.JSONField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    published_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "visa signing key"
+        ordering: ClassVar = ["-created_at", "-pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(retired_at__isnull=True, published_until__isnull=True)
+                | Q(retired_at__isnull=False, published_until__gte=models.F("retired_at")),
+                name="access_visakey_published_after_retired",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} key {self.kid}"
+
+
+class OfficialAnswer(models.TextChoices):
+    PENDING = "pending", "Waiting for the signing official"
+    CONFIRMED = "confirmed", "Confirmed"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Replaced by a newer request"
+
+
+class SigningOfficialConfirmation(models.Model):
+    """A researcher's signing official confirming their bona fide status, by an emailed link.
+
+    The official needs no account: the link carries a random token, of which only the SHA-256
+    is kept. A confirmed status gives a ResearcherStatus visa until `expires_at`.
+    """
+
+    researcher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="official_confirmations"
+    )
+    official_name = models.CharField("signing official's name", max_length=200)
+    official_email = models.EmailField("signing official's email")
+    institution = models.CharField(max_length=200)
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        max_length=9, choices=OfficialAnswer.choices, default=OfficialAnswer.PENDING
+    )
+    asked_at = models.DateTimeField(default=timezone.now)
+    link_expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The end of the confirmed status (the official vouches for a limited time).
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "signing official confirmation"
+        ordering: ClassVar = ["-asked_at", "-pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=~Q(status="confirmed")
+                | Q(confirmed_at__isnull=False, expires_at__isnull=False),
+                name="access_official_confirmed_has_dates",
+            )
+        ]
+        indexes: ClassVar = [models.Index(fields=["researcher", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.official_email} for {self.researcher_id} ({self.status})"
+
+    @property
+    def is_in_force(self) -> bool:
+        return (
+            self.status == OfficialAnswer.CONFIRMED
+            and self.expires_at is not None
+            and timezone.now() < self.expires_at
+        )

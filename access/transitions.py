@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from access.models import DeliveryStatus, RequestStatus
+from access.models import DeliveryStatus, OfficialAnswer, RequestStatus
 
 S = RequestStatus
 
@@ -28,4 +28,15 @@ DELIVERY_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     D.PREPARING: frozenset({D.READY, D.FAILED}),
     D.READY: frozenset(),
     D.FAILED: frozenset(),
+}
+
+A = OfficialAnswer
+
+# A signing official answers once. Asking again cancels a request still waiting (its link stops
+# working); a confirmed status ends with time, never by a state change.
+OFFICIAL_TRANSITIONS: dict[OfficialAnswer, frozenset[OfficialAnswer]] = {
+    A.PENDING: frozenset({A.CONFIRMED, A.DECLINED, A.CANCELLED}),
+    A.CONFIRMED: frozenset(),
+    A.DECLINED: frozenset(),
+    A.CANCELLED: frozenset(),
 }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import committee, deliveries, participant, researcher, steward
+from access.views import bona_fide, committee, deliveries, participant, researcher, steward
 
 app_name = "access"
 
@@ -49,6 +49,9 @@ urlpatterns = [
     # The signed URL is the credential: no session, open to anonymous clients (htslib, curl).
     path("download/<str:token>/<str:filename>", deliveries.download, name="download"),
     path("invitations/<str:token>/", researcher.invitation, name="invitation"),
+    path("researcher/bona-fide/", bona_fide.bona_fide, name="bona_fide"),
+    # The signing official's link: no account needed, the token is the credential.
+    path("bona-fide/<str:token>/", bona_fide.bona_fide_answer, name="bona_fide_answer"),
     # Committees
     path("committee/", committee.dac_home, name="dac_home"),
     path("review/<str:accession>/", committee.review, name="review"),

@@ -50,8 +50,9 @@ class RequireOtpMiddleware:
             and user.needs_otp
             and not user.is_verified()
             and not request.path.startswith(_OTP_EXEMPT_PREFIXES)
-            # API clients authenticate with tokens, checked by DRF, not the session.
-            and not request.path.startswith("/api/")
+            # API clients authenticate with tokens, checked by DRF, not the session (GA4GH
+            # endpoints too: they refuse an unconfirmed session themselves).
+            and not request.path.startswith(("/api/", "/ga4gh/"))
         ):
             return redirect("portal:otp")
         return self.get_response(request)

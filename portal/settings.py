@@ -222,6 +222,14 @@ CUSTODIAN_COAPPLICANT_INVITATION_DAYS = int(
 )
 # An approval's default length; a dataset's TS time limit always ends it sooner.
 CUSTODIAN_GRANT_DAYS = int(env("CUSTODIAN_GRANT_DAYS", "365") or 365)
+# The longest a GA4GH Passport visa lives (the grant's end, or the end of a signing official's
+# confirmation, end it sooner). Visas are fetched again per use, so an hour keeps a revocation
+# effective within the hour; a retired signing key stays published this long after retirement.
+CUSTODIAN_VISA_MAX_SECONDS = int(env("CUSTODIAN_VISA_MAX_SECONDS", "3600") or 3600)
+if CUSTODIAN_VISA_MAX_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_VISA_MAX_SECONDS={CUSTODIAN_VISA_MAX_SECONDS} must be a positive number"
+    )
 # Where delivered files are served from: `portal` (the portal itself) or `s3` (a bucket, links
 # are presigned URLs; see access/storage.py). Credentials the boto3 way (AWS_ACCESS_KEY_ID...).
 CUSTODIAN_STORAGE = (env("CUSTODIAN_STORAGE", "portal") or "portal").strip().lower()

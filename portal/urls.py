@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/datasets/", include("datasets.api_urls")),
     path("api/v1/access/", include("access.api_urls")),
+    path("ga4gh/", include("access.ga4gh_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",

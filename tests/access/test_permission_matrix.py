@@ -23,6 +23,7 @@ The world is built once per persona test: parametrized by persona, looping over 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,19 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from access.models import Delivery, DeliveryFile, DeliveryStatus, SignedLink
+from access.models import (
+    Delivery,
+    DeliveryFile,
+    DeliveryStatus,
+    SignedLink,
+    SigningOfficialConfirmation,
+)
 from consent.models import ConsentVersion
 from datasets.models import Committee, DataFile, DataFileFormat
 from portal.models import User
 from tests.access.conftest import Cohort
 from tests.access.matrix_support import (
+    INSTITUTION,
     PERSONAS,
     RATIONALE,
     World,
@@ -189,6 +197,24 @@ def _revoke_api(w: World) -> dict[str, Any]:
     return {"committee": w.dac.pk, "reason": "Data kept on a laptop."}
 
 
+OFFICIAL_TOKEN = "matrix-signing-official-token"
+
+
+def _official_token(w: World) -> dict[str, Any]:
+    """A signing official's link, waiting for an answer (made directly: the token is random)."""
+    SigningOfficialConfirmation.objects.get_or_create(
+        token_sha256=hashlib.sha256(OFFICIAL_TOKEN.encode()).hexdigest(),
+        defaults={
+            "researcher": w.people["researcher"],
+            "official_name": "Sigrid Official",
+            "official_email": "official@riverside.example",
+            "institution": INSTITUTION,
+            "link_expires_at": timezone.now() + dt.timedelta(days=14),
+        },
+    )
+    return {"token": OFFICIAL_TOKEN}
+
+
 # fmt: off
 # Columns:  anon part opar res  ores coap mem  othc recu chai comm stew
 # (anonymous, participant, other participant, researcher = the applicant, other researcher,
@@ -239,6 +265,17 @@ MATRIX: dict[str, list[Probe]] = {
         Probe("get", _token, (302, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403)),
         Probe("post", _token, (302, 403, 403, 403, 403, 302, 403, 403, 403, 403, 403, 403),
               _form(answer="accept", accept_agreements="on")),
+    ],
+    "access:bona_fide": [
+        Probe("get", _none, RESEARCHERS),
+        Probe("post", _none, (302, 403, 403, 302, 302, 302, 403, 403, 403, 403, 403, 403),
+              _form(official_name="Sigrid Official", official_email="so@riverside.example",
+                    institution=INSTITUTION)),
+    ],
+    # The signing official needs no account: the link is the credential, for anyone holding it.
+    "access:bona_fide_answer": [
+        Probe("get", _official_token, (200,) * 12),
+        Probe("post", _official_token, (200,) * 12, _form(answer="confirm")),
     ],
     # --- pages: committees ---
     "access:dac_home": [
