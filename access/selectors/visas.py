@@ -114,7 +114,7 @@ def official_source(email: str) -> str:
 def visas_of(user: User) -> list[VisaContent]:
     """Everything the portal asserts about this person today; none for a disabled account.
 
-    Four queries whatever the number of grants and agreements.
+    Three queries whatever the number of grants and agreements.
     """
     if not user.is_active:
         return []

@@ -32,6 +32,9 @@ from portal.transitions import transition
 # How long the official's link works, and how long their confirmation stands.
 OFFICIAL_LINK_DAYS = 14
 BONA_FIDE_DAYS = 365
+# Each ask emails someone who has no account here: a cap keeps the form from being a way to
+# send the portal's email to anyone, again and again.
+OFFICIAL_ASKS_PER_DAY = 5
 # Any constant works; it only serializes creators and rotators of the signing key.
 _KEY_LOCK = 0x7669736173  # "visas"
 
@@ -157,6 +160,16 @@ def official_ask(
     now = timezone.now()
     with transaction.atomic(durable=True):
         User.objects.select_for_update().get(pk=actor.pk)  # one ask at a time per researcher
+        asked_today = SigningOfficialConfirmation.objects.filter(
+            researcher=actor, asked_at__gt=now - dt.timedelta(days=1)
+        ).count()
+        if asked_today >= OFFICIAL_ASKS_PER_DAY:
+            raise AccessError(
+                f"You have asked {asked_today} times in the last 24 hours. Wait a day before "
+                "asking again, or ask your signing official to look for the emails already sent.",
+                code="too_many",
+                http_status=429,
+            )
         waiting = SigningOfficialConfirmation.objects.filter(
             researcher=actor, status=OfficialAnswer.PENDING
         )

@@ -52,7 +52,7 @@ def bona_fide(request: HttpRequest) -> HttpResponse:
             status = 400
         except PortalError as exc:
             form.add_error(None, exc.message)
-            status = exc.form_status
+            status = exc.http_status
         else:
             messages.success(
                 request, f"We emailed {form.cleaned_data['official_email']} a link to confirm."

@@ -181,3 +181,33 @@ def test_session_sign_in_gets_the_same_passport(
         verify_with_jwks(t)["ga4gh_visa_v1"]["type"] for t in response.json()["ga4gh_passport_v1"]
     )
     assert types == ["AcceptedTermsAndPolicies", "ControlledAccessGrants"]
+
+
+def test_the_visas_of_a_person_take_three_queries_however_many_grants(
+    approved_request: AccessRequest,
+    researcher: User,
+    steward: User,
+    dac: Committee,
+    django_assert_num_queries: Any,
+) -> None:
+    from access.selectors.visas import visas_of
+    from tests.access.conftest import released_dataset
+
+    grant = Grant.objects.get(grantee=researcher)
+    for n in range(3):
+        Grant.objects.create(
+            request=approved_request,
+            review=grant.review,
+            dataset=released_dataset(steward, dac, title=f"More data {n}"),
+            grantee=researcher,
+            starts_on=grant.starts_on,
+            ends_on=grant.ends_on,
+        )
+    researcher.refresh_from_db()
+
+    with django_assert_num_queries(3):
+        contents = visas_of(researcher)
+
+    assert [c.type for c in contents] == ["ControlledAccessGrants"] * 4 + [
+        "AcceptedTermsAndPolicies"
+    ]

@@ -240,3 +240,18 @@ def test_the_researcher_home_links_to_the_status_page(researcher: User, sign_in:
 
     assert 'href="/access/researcher/bona-fide/"' in page
     assert 'href="/ga4gh/passport/v1/visas"' in page
+
+
+def test_asking_is_capped_at_five_a_day(researcher: User, sign_in: Any, ask: Any) -> None:
+    client = sign_in(researcher)
+    for n in range(5):
+        assert ask(client, official_email=f"so{n}@uni.example.ac.uk").status_code == 302
+
+    response = ask(client, official_email="so5@uni.example.ac.uk")
+
+    assert response.status_code == 429
+    assert (
+        "You have asked 5 times in the last 24 hours. Wait a day before asking again"
+        in response.content.decode()
+    )
+    assert len(mail.outbox) == 5
