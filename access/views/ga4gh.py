@@ -74,7 +74,10 @@ PASSPORT = inline_serializer(
 
 def _passport(user: User) -> Response:
     key = visa_key_current()
-    return Response(visas.passport(visas_of(user), user_id=user.pk, key=key))
+    response = Response(visas.passport(visas_of(user), user_id=user.pk, key=key))
+    # Visas are credentials: no shared or browser cache keeps them.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class PassportVisasApi(APIView):

@@ -177,6 +177,7 @@ def test_session_sign_in_gets_the_same_passport(
     response = sign_in(researcher).get("/ga4gh/passport/v1/visas")
 
     assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
     types = sorted(
         verify_with_jwks(t)["ga4gh_visa_v1"]["type"] for t in response.json()["ga4gh_passport_v1"]
     )
