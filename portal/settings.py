@@ -334,6 +334,7 @@ SPECTACULAR_SETTINGS = {
         "WithdrawalLevelEnum": "consent.models.WithdrawalLevel",
         "AccessRequestStatusEnum": "access.models.RequestStatus",
         "DataFileStatusEnum": "datasets.models.FileStatus",
+        "DeliveryStatusEnum": "access.models.DeliveryStatus",
     },
 }
 
