@@ -83,12 +83,15 @@ def percentile(values: list[float], q: float) -> float:
 # --- the world ----------------------------------------------------------------------------------
 
 
-def build_world() -> dict[str, Any]:
-    """An approved request with an active grant, made through the services as the tests do."""
+def approved_world(
+    consenting: int, refusing: int, names: list[str] | None = None
+) -> dict[str, Any]:
+    """An approved request with an active grant on a released dataset whose samples (`names`,
+    else S000...) belong to `consenting` participants who consent and then `refusing` who
+    refuse research use, made through the services as the tests do."""
     from access.models import Grant
     from access.services import access_request_submit, agreement_publish, agreements_accept
     from consent.services import consent_version_publish
-    from datasets import synthetic
     from portal.celery import app as celery_app
     from portal.models import Role
     from tests.access.conftest import (
@@ -99,7 +102,6 @@ def build_world() -> dict[str, Any]:
         participant_with,
         released_dataset,
     )
-    from tests.access.delivery_support import add_file
     from tests.consent.conftest import ALL_YES, make_version
     from tests.factories import CommitteeFactory, UserFactory
 
@@ -117,12 +119,10 @@ def build_world() -> dict[str, Any]:
     version = consent_version_publish(actor=steward, version=make_version(steward))
     dataset = released_dataset(steward, dac)
     refusal = {**ALL_YES, "general": "no", "health": "no"}
-    samples = []
-    for n in range(CONSENTING + REFUSING):
-        person = participant_with(version, ALL_YES if n < CONSENTING else refusal)
-        sample = f"S{n:03d}"
+    samples = names or [f"S{n:03d}" for n in range(consenting + refusing)]
+    for n, sample in enumerate(samples):
+        person = participant_with(version, ALL_YES if n < consenting else refusal)
         link_sample(dataset, person, sample)
-        samples.append(sample)
     agreement_publish(actor=steward, committee=dac, text=AGREEMENT_TEXT)
     request = complete_draft(researcher, dataset)
     agreements_accept(actor=researcher, request=request)
@@ -130,7 +130,22 @@ def build_world() -> dict[str, Any]:
     request.refresh_from_db()
     approve_by_votes(request, chair, member)
     celery_app.conf.task_always_eager = False
+    return {
+        "researcher": researcher,
+        "steward": steward,
+        "dataset": dataset,
+        "samples": samples,
+        "grant": Grant.objects.get(request=request, grantee=researcher),
+    }
 
+
+def build_world() -> dict[str, Any]:
+    """The approved grant, and its two files: the VCF.gz of every sample and a BAM."""
+    from datasets import synthetic
+    from tests.access.delivery_support import add_file
+
+    world = approved_world(CONSENTING, REFUSING)
+    dataset, steward, samples = world["dataset"], world["steward"], world["samples"]
     sources = WORK / "sources"
     sources.mkdir()
     root = Path(ENV["CUSTODIAN_DATA_ROOT"])
@@ -142,17 +157,13 @@ def build_world() -> dict[str, Any]:
     bam = synthetic.write_bam(sources / "S000.bam", sample="S000", reads_per_contig=2_000)
     add_file(dataset, steward, root, vcf, "calls/cohort.vcf.gz", samples)
     add_file(dataset, steward, root, bam, "reads/S000.bam", ["S000"])
-    return {
-        "researcher": researcher,
-        "grant": Grant.objects.get(request=request, grantee=researcher),
-        "vcf_bytes": (root / "calls/cohort.vcf.gz").stat().st_size,
-    }
+    return {**world, "vcf_bytes": (root / "calls/cohort.vcf.gz").stat().st_size}
 
 
 # --- the worker ---------------------------------------------------------------------------------
 
 
-def start_worker() -> subprocess.Popen[str]:
+def start_worker(node: str = "") -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -169,7 +180,7 @@ def start_worker() -> subprocess.Popen[str]:
             "-Q",
             QUEUE,
             "-n",
-            f"{QUEUE}@%h",
+            f"{node or QUEUE}@%h",
         ],
         cwd=ROOT,
         env={**os.environ, **ENV},
