@@ -234,33 +234,64 @@ def _link_state_query(link_id: int) -> QuerySet[SignedLink, tuple[Any, ...]]:
     )
 
 
-_compiled = threading.local()
+class _Compiled(threading.local):
+    """Per thread (each has its own connection): the compiled SQL of a query and the
+    compiler whose converters turn its rows into Python values as the ORM would."""
+
+    queries: dict[str, tuple[Any, str, bool]]
+
+    def __init__(self) -> None:
+        self.queries = {}
+
+    def row(self, name: str, queryset: Callable[[int], QuerySet[Any, Any]], key: int) -> Any:
+        compiled = self.queries.get(f"{connection.vendor}:{name}")
+        if compiled is None:
+            compiler = queryset(0).query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            if list(params) not in ([], [0]):  # the key must be the only parameter, if any
+                raise RuntimeError(f"unexpected parameters {params!r} in {name}")
+            compiled = self.queries[f"{connection.vendor}:{name}"] = (compiler, sql, bool(params))
+        compiler, sql, keyed = compiled
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key] if keyed else [])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return next(iter(compiler.results_iter(results=[[row]], tuple_expected=True)))
+
+
+def _head_query(_: int) -> QuerySet[AuditEvent, tuple[Any, ...]]:
+    return AuditEvent.objects.order_by("-id").values_list("entry_hash")[:1]
+
+
+_compiled = _Compiled()
+# (link id, ledger head) -> the link's state read when the ledger's head was that. Every
+# change that matters to a link (its revocation, the grant's revocation or renewal, consent)
+# is audited in the transaction that makes it, which moves the head: an entry under an old
+# head is never read again. Bounded only to keep memory flat.
+_states: dict[tuple[int, str], _LinkState] = {}
+_STATES_MAX = 10_000
 
 
 def _link_state(link_id: int) -> _LinkState | None:
-    """Everything a request on a link checks, with the ledger's head, in one query.
+    """Everything a request on a link checks, in one small query while nothing was audited
+    since the same link was last read in this process (the ledger's head), else one more.
 
-    htslib makes hundreds of small Range requests, and building and compiling this query
-    costs several times its execution, so each thread compiles it once (for its own
-    connection) and runs the SQL with the link's id; Django's converters still turn the
-    row into Python values as the ORM would.
+    htslib makes hundreds of small Range requests, and building and compiling an ORM query
+    costs several times running it, so each thread compiles these once and runs the SQL.
     """
-    key = connection.vendor
-    compiled = getattr(_compiled, key, None)
-    if compiled is None:
-        compiler = _link_state_query(0).query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if list(params) != [0]:  # the id must be the only parameter
-            raise RuntimeError(f"unexpected parameters {params!r} in the link query")
-        compiled = (compiler, sql)
-        setattr(_compiled, key, compiled)
-    compiler, sql = compiled
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [link_id])
-        row = cursor.fetchone()
+    head = _compiled.row("head", _head_query, 0)
+    state = _states.get((link_id, head[0] if head else GENESIS_HASH))
+    if state is not None:
+        return state
+    row = _compiled.row("link", _link_state_query, link_id)
     if row is None:
         return None
-    return _LinkState(*next(iter(compiler.results_iter(results=[[row]], tuple_expected=True))))
+    state = _LinkState(*row)
+    if len(_states) >= _STATES_MAX:
+        _states.clear()
+    _states[(link_id, state.head or GENESIS_HASH)] = state
+    return state
 
 
 def _consent_holds(state: _LinkState) -> bool:

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterator
 from typing import Any, cast
@@ -34,6 +35,7 @@ from access import storage
 from access.forms import DeliveryRevokeForm
 from access.models import DeliveryStatus
 from access.selectors.deliveries import (
+    LinkGone,
     Servable,
     delivery_for,
     delivery_records,
@@ -50,12 +52,14 @@ from portal.models import User
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 2
-# A stream starts small and grows to what the client drains in about CHUNK_SECONDS, so a
-# re-check waits at most about that long behind a slow client (see _next_chunk).
+# A yielded stream starts small and grows to what the client drains in about CHUNK_SECONDS,
+# so a re-check waits at most about that long behind a slow client (see _next_chunk).
 CHUNK_MIN = 256 * 1024
-CHUNK_MAX = 8 * 1024 * 1024
+CHUNK_MAX = 16 * 1024 * 1024
 CHUNK_SECONDS = 0.1
 RECHECK_SECONDS = 0.5
+# A client that takes nothing for this long is dropped (its thread is needed elsewhere).
+IDLE_SECONDS = 120
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -175,45 +179,80 @@ def _next_chunk(chunk: int, sent: int, seconds: float) -> int:
     return max(CHUNK_MIN, min(CHUNK_MAX, fitting, chunk * 2))
 
 
-def _stream(
-    served: Servable, first: int, length: int, sock: socket.socket | None
-) -> Iterator[bytes]:
-    """The bytes [first, first + length), re-checking the link every RECHECK_SECONDS: a
-    withdrawal, a revoked link or an ended grant stops a download already under way.
+def _cut_off(served: Servable) -> bool:
+    if link_still_valid(served.link_id):
+        return False
+    logger.info("download cut off: link %s is no longer valid", served.link_id)
+    return True
 
-    Under gunicorn (`sock`, its connection) each chunk goes by sendfile() straight from the
-    page cache to the socket, as nginx does, and a cut-off shuts the socket; elsewhere the
-    chunks are yielded to the server, and a cut-off raises so the server closes it.
-    """
-    if sock is not None:
-        yield b""  # gunicorn writes the status line and headers on the first write
+
+def _yielded(served: Servable, first: int, length: int) -> Iterator[bytes]:
+    """The bytes [first, first + length) yielded to any WSGI server in chunks, re-checking the
+    link between chunks at least every RECHECK_SECONDS; a cut-off raises, so the server
+    drops the connection."""
     fd = os.open(served.path, os.O_RDONLY)
     try:
         offset, end = first, first + length
         chunk, checked = CHUNK_MIN, time.monotonic()
         while offset < end:
-            size, began = min(chunk, end - offset), time.monotonic()
-            if sock is None:
-                data = os.pread(fd, size, offset)
-                sent = len(data)
-                if sent:
-                    yield data
-            else:
-                sent = os.sendfile(sock.fileno(), fd, offset, size)
+            began = time.monotonic()
+            data = os.pread(fd, min(chunk, end - offset), offset)
+            if not data:
+                raise DownloadCutOff(f"link {served.link_id}: {served.name} shrank mid-stream")
+            yield data
+            offset += len(data)
+            now = time.monotonic()
+            chunk = _next_chunk(chunk, len(data), now - began)
+            if offset < end and now - checked >= RECHECK_SECONDS:
+                if _cut_off(served):
+                    raise DownloadCutOff(f"link {served.link_id} is no longer valid")
+                checked = now
+    finally:
+        os.close(fd)
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+def _sent(served: Servable, first: int, length: int, sock: socket.socket) -> Iterator[bytes]:
+    """The same bytes written by sendfile() to gunicorn's socket, from the page cache as nginx
+    does, in calls sized to about CHUNK_SECONDS of what the client takes (a blocking call
+    returns when all is queued) and ended by a send timeout when the client takes nothing,
+    so the link is re-checked on time while the thread wakes (and takes the GIL from the
+    pages' threads) only a few times a second. A cut-off resets the connection: the client
+    sees it end early, without what was still queued for it."""
+    yield b""  # gunicorn writes the status line and headers on the first write
+    fd = os.open(served.path, os.O_RDONLY)
+    out = sock.fileno()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(RECHECK_SECONDS))
+    try:
+        offset, end = first, first + length
+        chunk, checked = CHUNK_MIN, time.monotonic()
+        progressed = checked
+        while offset < end:
+            began = time.monotonic()
+            try:
+                sent = os.sendfile(out, fd, offset, min(chunk, end - offset))
+            except BlockingIOError:  # the client took nothing within the timeout
+                sent = -1
             if sent == 0:
                 raise DownloadCutOff(f"link {served.link_id}: {served.name} shrank mid-stream")
-            offset += sent
             now = time.monotonic()
-            chunk = _next_chunk(chunk, sent, now - began)
+            if sent > 0:
+                offset, progressed = offset + sent, now
+                chunk = _next_chunk(chunk, sent, now - began)
             if offset < end and now - checked >= RECHECK_SECONDS:
-                if not link_still_valid(served.link_id):
-                    logger.info("download cut off: link %s is no longer valid", served.link_id)
-                    if sock is None:
-                        raise DownloadCutOff(f"link {served.link_id} is no longer valid")
+                if _cut_off(served) or now - progressed >= IDLE_SECONDS:
+                    # Linger 0: when gunicorn closes the socket it resets the connection,
+                    # dropping what is still queued for the client instead of sending it.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     sock.shutdown(socket.SHUT_RDWR)
                     return
                 checked = now
     finally:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(0))
         os.close(fd)
 
 
@@ -224,6 +263,22 @@ def _socket(request: HttpRequest) -> socket.socket | None:
     if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
         return None
     return sock
+
+
+def _body(
+    request: HttpRequest, served: Servable, first: int, length: int, *, ranged: bool
+) -> HttpResponseBase:
+    if ranged and length <= CHUNK_MIN:
+        # htslib's reads: one pread, sent at once, checked at the start like every request.
+        with served.path.open("rb") as handle:
+            data = os.pread(handle.fileno(), length, first)
+        if len(data) != length:
+            raise LinkGone(f"{served.name} has changed since this link was issued.")
+        return HttpResponse(data)
+    sock = _socket(request)
+    if sock is None:
+        return StreamingHttpResponse(_yielded(served, first, length))
+    return StreamingHttpResponse(_sent(served, first, length, sock))
 
 
 def _serve(
@@ -239,18 +294,22 @@ def _serve(
         response = HttpResponse()
         prefix = settings.CUSTODIAN_X_ACCEL_PREFIX
         response["X-Accel-Redirect"] = f"{prefix}/{quote(served.relative)}"
-    elif wanted is None:
-        response = StreamingHttpResponse(_stream(served, 0, served.size, _socket(request)))
-        response["Content-Length"] = str(served.size)
     else:
-        first, last = wanted
+        first, last = wanted if wanted is not None else (0, served.size - 1)
         length = last - first + 1
-        stream = _stream(served, first, length, _socket(request))
-        response = StreamingHttpResponse(stream, status=206)
-        response["Content-Range"] = f"bytes {first}-{last}/{served.size}"
+        response = _body(request, served, first, length, ranged=wanted is not None)
+        if wanted is not None:
+            response.status_code = 206
+            response["Content-Range"] = f"bytes {first}-{last}/{served.size}"
         response["Content-Length"] = str(length)
     response["Content-Type"] = "application/octet-stream"
     return response
+
+
+def _refused(exc: PortalError) -> HttpResponse:
+    return HttpResponse(
+        exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8"
+    )
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -258,14 +317,14 @@ def download(request: HttpRequest, token: str, filename: str) -> HttpResponseBas
     try:
         served = link_for_download(token, filename)
     except PortalError as exc:
-        return HttpResponse(
-            exc.message, status=exc.http_status, content_type="text/plain; charset=utf-8"
-        )
+        return _refused(exc)
     # Range applies to GET only; HEAD describes the whole file.
     header = request.headers.get("Range", "") if request.method == "GET" else ""
     response: HttpResponseBase
     try:
         response = _serve(request, served, _byte_range(header, served.size))
+    except PortalError as exc:
+        return _refused(exc)
     except _Unsatisfiable:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{served.size}"

@@ -162,7 +162,10 @@ def _slow_get(
         if change is not None and changed_at is None and received >= change_after:
             change()
             changed_at = time.monotonic()
-        data = sock.recv(PIECE)
+        try:
+            data = sock.recv(PIECE)
+        except ConnectionResetError:  # the server dropped what it still held for us
+            break
         if not data:
             break
         digest.update(data)
@@ -204,6 +207,24 @@ def test_a_withdrawal_cuts_off_a_download_under_way(
     assert read.ended_after_change < 5
     again = _slow_get(gunicorn + big_link.url, pause=0)
     assert again.status == "HTTP/1.1 410 Gone"
+
+
+def test_a_slow_client_is_cut_off_as_soon(
+    delivery_world: World, big_link: Big, gunicorn: str
+) -> None:
+    """About 1 MB/s: what the server already queued for the client is dropped too."""
+    participant = delivery_world.cohort.consenting[0]
+
+    read = _slow_get(
+        gunicorn + big_link.url,
+        change=lambda: withdraw(participant),
+        change_after=2 * 1024 * 1024,
+        pause=0.06,
+    )
+
+    assert read.received < 16 * 1024 * 1024
+    assert read.ended_after_change is not None
+    assert read.ended_after_change < 5
 
 
 def test_a_revoked_grant_cuts_off_a_download_under_way(
