@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import ga4gh
+from access.views import drs, ga4gh
 
 app_name = "ga4gh"
 
@@ -16,4 +16,14 @@ urlpatterns = [
     path("jwks.json", ga4gh.jwks, name="jwks"),
     path("dacs/<int:committee_id>", ga4gh.committee, name="committee"),
     path("agreements/<int:agreement_id>", ga4gh.agreement, name="agreement"),
+    # GA4GH DRS 1.2 (bulk requests as DRS 1.4 defines them); objects/access before objects/<id>.
+    path("drs/v1/service-info", drs.ServiceInfoApi.as_view(), name="drs_service_info"),
+    path("drs/v1/objects", drs.ObjectsBulkApi.as_view(), name="drs_objects"),
+    path("drs/v1/objects/access", drs.ObjectsAccessBulkApi.as_view(), name="drs_objects_access"),
+    path("drs/v1/objects/<str:object_id>", drs.ObjectApi.as_view(), name="drs_object"),
+    path(
+        "drs/v1/objects/<str:object_id>/access/<str:access_id>",
+        drs.ObjectAccessApi.as_view(),
+        name="drs_object_access",
+    ),
 ]

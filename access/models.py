@@ -491,6 +491,8 @@ class DeliveryFile(models.Model):
     name = models.CharField(max_length=255)
     size = models.BigIntegerField()
     sha256 = models.CharField("SHA-256", max_length=64)
+    # Blank for files delivered before it was recorded (DRS then lists the SHA-256 alone).
+    md5 = models.CharField("MD5", max_length=32, blank=True)
     is_index = models.BooleanField(default=False)
     index_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="index"

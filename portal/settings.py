@@ -230,6 +230,13 @@ if CUSTODIAN_VISA_MAX_SECONDS <= 0:
     raise ImproperlyConfigured(
         f"CUSTODIAN_VISA_MAX_SECONDS={CUSTODIAN_VISA_MAX_SECONDS} must be a positive number"
     )
+# GA4GH DRS: the most object ids (or object/access id pairs) one bulk request may hold; more
+# is a 413. Service-info publishes it as maxBulkRequestLength.
+CUSTODIAN_DRS_BULK_LIMIT = int(env("CUSTODIAN_DRS_BULK_LIMIT", "100") or 100)
+if CUSTODIAN_DRS_BULK_LIMIT < 1:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_DRS_BULK_LIMIT={CUSTODIAN_DRS_BULK_LIMIT} must be at least 1"
+    )
 # Where delivered files are served from: `portal` (the portal itself) or `s3` (a bucket, links
 # are presigned URLs; see access/storage.py). Credentials the boto3 way (AWS_ACCESS_KEY_ID...).
 CUSTODIAN_STORAGE = (env("CUSTODIAN_STORAGE", "portal") or "portal").strip().lower()

@@ -192,6 +192,9 @@ class _Planned:
     index: DataFile | None = None
     # A derivative's own index: (path under the data root, size, SHA-256).
     index_served: tuple[str, int, str] | None = None
+    # MD5s, for DRS clients that verify with it (a derivative's are computed with its SHA-256).
+    md5: str = ""
+    index_md5: str = ""
 
 
 @dataclass
@@ -272,6 +275,8 @@ def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
         sums.sha256,
         datafile.index if hasattr(datafile, "index") else None,
         index_served=(f"{DERIVATIVES}/{index.name}", index_sums.size, index_sums.sha256),
+        md5=sums.md5,
+        index_md5=index_sums.md5,
     )
 
 
@@ -291,7 +296,15 @@ def _as_is(datafile: DataFile) -> _Planned:
     for file in (datafile, index):
         if file is not None:
             datafile_check_unchanged(file)
-    return _Planned(datafile, datafile.path, datafile.size or 0, datafile.sha256, index)
+    return _Planned(
+        datafile,
+        datafile.path,
+        datafile.size or 0,
+        datafile.sha256,
+        index,
+        md5=datafile.md5,
+        index_md5=index.md5 if index is not None else "",
+    )
 
 
 def _choices(delivery: Delivery) -> tuple[list[tuple[DataFile, list[str] | None]], int]:
@@ -521,6 +534,7 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
             name=planned.datafile.name,
             size=planned.size,
             sha256=planned.sha256,
+            md5=planned.md5,
         )
         served = [data]
         if (index_served := _index_served(planned)) is not None and planned.index is not None:
@@ -533,6 +547,7 @@ def _issue(delivery: Delivery, plan: _Plan, now: dt.datetime) -> None:
                     name=planned.datafile.name + _index_suffix(index_path),
                     size=index_size,
                     sha256=index_sha256,
+                    md5=planned.index_md5,
                     is_index=True,
                     index_of=data,
                 )
