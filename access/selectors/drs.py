@@ -49,7 +49,7 @@ _OBJECT_ID = re.compile(
     r"(?P<accession>[A-Z]{2,10}[0-9]{1,12})-(?P<file>[1-9][0-9]{0,17})"
     rf"(?:\.(?P<hash>[0-9a-f]{{{HASH_DIGITS}}}))?"
 )
-_MIME_TYPES = {
+_MIME_TYPES: dict[str, str] = {
     DataFileFormat.BAM: "application/x-bam",
     DataFileFormat.CRAM: "application/x-cram",
     DataFileFormat.VCF_GZ: "application/gzip",
@@ -238,14 +238,13 @@ class _Served:
     sample_hash: str | None
 
 
-def _served(caller: Caller, datafile: DataFile) -> _Served:
+def _served(caller: Caller, datafile: DataFile, grants: list[Grant], head: str) -> _Served:
     """The first of the caller's grants under which the file is delivered, and how.
 
     A multi-sample VCF/BCF with some participants not consenting is a filtered copy; a
     single-sample file (or any other format) is delivered whole or not at all, as the
     delivery service does.
     """
-    grants = _grants(caller, datafile)
     dataset = datafile.dataset
     if not grants:
         if dataset.status != DatasetStatus.RELEASED and not permissions.is_steward(caller.user):
@@ -266,7 +265,6 @@ def _served(caller: Caller, datafile: DataFile) -> _Served:
             f"{data.name} names no sample, so whose consent covers it cannot be checked; "
             "it is not delivered."
         )
-    head = ledger_head()
     for grant in grants:
         kept = _kept(grant, data, head)
         if len(kept) == len(set(samples)):
@@ -288,7 +286,7 @@ def _served(caller: Caller, datafile: DataFile) -> _Served:
 
 
 def source_id(datafile: DataFile) -> ObjectId:
-    return ObjectId(datafile.dataset.accession, datafile.pk)
+    return ObjectId(datafile.dataset.accession or "", datafile.pk)
 
 
 def _derivative_prefix(datafile: DataFile, sample_hash: str) -> str:
@@ -310,7 +308,6 @@ def _usable_link(
     """The newest link of the caller's ready deliveries under the grant serving this file
     (as is, or the copy for this sample set) that still works for a while."""
     now = timezone.now()
-    left = min(MIN_LINK_LEFT_SECONDS, settings.CUSTODIAN_LINK_MAX_SECONDS // 4)
     links = (
         SignedLink.objects.filter(
             _served_files(datafile, sample_hash),
@@ -319,7 +316,7 @@ def _usable_link(
             delivery_file__delivery__requested_by=caller.user,
             delivery_file__delivery__status=DeliveryStatus.READY,
             revoked_at__isnull=True,
-            expires_at__gt=now + dt.timedelta(seconds=left),
+            expires_at__gt=now + _link_left(),
         )
         .select_related("delivery_file__delivery__grant__request", "delivery_file__delivery")
         .order_by("-expires_at", "-pk")[:5]
@@ -426,14 +423,15 @@ def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsD
     """
     datafile = _file_of(object_id)
     source = source_id(datafile)
-    if not _grants(caller, datafile) and permissions.is_steward(caller.user):
+    grants = _grants(caller, datafile)
+    if not grants and permissions.is_steward(caller.user):
         if object_id.sample_hash is None:
             return _blob_of_file(object_id, datafile)
         copy = _copy_on_record(datafile, object_id.sample_hash)
         if copy is None:
             raise NotFoundError(f"There is no DRS object {object_id}.")
         return _blob_of_copy(object_id, datafile, copy)
-    served = _served(caller, datafile)
+    served = _served(caller, datafile, grants, ledger_head())
     if served.sample_hash is None:
         if object_id.sample_hash is not None:
             raise _wrong_copy(object_id, source)
@@ -456,32 +454,65 @@ def _url_of(link: SignedLink, base_url: str) -> str:
     return base_url + link_url(link)
 
 
+def _link_left() -> dt.timedelta:
+    return dt.timedelta(
+        seconds=min(MIN_LINK_LEFT_SECONDS, settings.CUSTODIAN_LINK_MAX_SECONDS // 4)
+    )
+
+
+# (caller, object, access id, base URL) -> (the ledger's head then, the answer). Everything
+# that can stop a link (its delivery's or the grant's revocation, consent, a file's status)
+# is audited in the transaction that makes it, which moves the head, so an answer under an
+# old head is never given again; the link's expiry (never past the grant's end) is checked
+# at each use. Per process, bounded only to keep memory flat.
+_answers: dict[tuple[Any, ...], tuple[str, AccessUrl]] = {}
+_ANSWERS_MAX = 10_000
+
+
 def drs_access(
     caller: Caller, object_id: ObjectId, access_id: str, *, base_url: str
 ) -> AccessUrl | Preparing | NeedsDelivery:
     """The URL of the caller's prepared delivery of the object (the signed link the web page
-    shows), or the delivery still to prepare. `base_url`: the portal's scheme and host."""
+    shows), or the delivery still to prepare. `base_url`: the portal's scheme and host.
+
+    Clients ask for the same URL again and again (htslib per open): while nothing was
+    audited since, the answer given last time is given again after one query.
+    """
     if access_id != ACCESS_ID:
         raise NotFoundError(
             f"There is no access method {access_id!r} for {object_id}: its one is {ACCESS_ID!r}."
         )
-    datafile = _file_of(object_id)
     if not caller.may_download:
         raise PermissionError_(
             "This API token may only read: fetching files needs a token with the download scope."
         )
-    if not _grants(caller, datafile) and permissions.is_steward(caller.user):
+    head = ledger_head()
+    key = (caller.user.pk, caller.datasets, str(object_id), base_url)
+    known = _answers.get(key)
+    if (
+        known is not None
+        and known[0] == head
+        and timezone.now() + _link_left() < known[1].expires_at
+    ):
+        return known[1]
+    datafile = _file_of(object_id)
+    grants = _grants(caller, datafile)
+    if not grants and permissions.is_steward(caller.user):
         raise PermissionError_(
             "Data stewards see the catalogue's files but download them only under a grant of "
             "their own, like anyone else."
         )
-    served = _served(caller, datafile)
+    served = _served(caller, datafile, grants, head)
     if object_id.sample_hash != served.sample_hash and object_id.sample_hash is not None:
         raise _wrong_copy(object_id, source_id(datafile))
     link = _usable_link(caller, served.grant, datafile, served.sample_hash)
     if link is None:
         return _pending(caller, served.grant, datafile)
-    return AccessUrl(_url_of(link, base_url), link.expires_at)
+    answer = AccessUrl(_url_of(link, base_url), link.expires_at)
+    if len(_answers) >= _ANSWERS_MAX:
+        _answers.clear()
+    _answers[key] = (head, answer)
+    return answer
 
 
 # --- passports in POST bodies --------------------------------------------------------------
