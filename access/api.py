@@ -59,7 +59,7 @@ from access.selectors.deliveries import (
 from datasets.models import Committee, Dataset
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import NotFoundError, PermissionError_
-from portal.models import Notification, User
+from portal.models import ApiTokenScope, Notification, User
 
 # --- shared output serializers ------------------------------------------------------------------
 
@@ -1132,6 +1132,9 @@ class DeliverySerializer(serializers.Serializer):
 class DeliveryCreateApi(APIView):
     """Ask for download links under your active grant; prepared by a worker (poll the delivery)."""
 
+    # An API token needs the download scope (or write) to ask for links.
+    token_scope = ApiTokenScope.DOWNLOAD
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "DeliveryCreateInput"
@@ -1168,6 +1171,9 @@ class DeliveryCreateApi(APIView):
 
 class DeliveryDetailApi(APIView):
     """Your delivery: its status and, once ready, the signed links with sizes and checksums."""
+
+    # The links are the data: an API token needs the download scope to read them.
+    token_scope = ApiTokenScope.DOWNLOAD
 
     @extend_schema(responses=DeliverySerializer)
     def get(self, request: Request, delivery_id: int) -> Response:

@@ -336,17 +336,17 @@ def _client_process(
 
 def http_benchmark(version_id: int) -> dict[str, float]:
     from django.db.models import Max
-    from rest_framework.authtoken.models import Token
 
     from consent.models import ConsentRecord, Participant
     from consent.selectors import consent_ledger_verify
+    from portal.services import api_token_create
 
     pool = list(
         Participant.objects.select_related("user", "current_consent")
         .filter(current_consent__status="active")
         .order_by("pk")[: HTTP_CLIENTS * 8]
     )
-    tokens = {p.pk: Token.objects.create(user=p.user).key for p in pool}
+    tokens = {p.pk: api_token_create(actor=p.user, name="bench", scope="write")[1] for p in pool}
     before_max = ConsentRecord.objects.aggregate(m=Max("id"))["m"]
     port = free_port()
     env = {

@@ -1,4 +1,5 @@
-"""Admin for operators. A person's roles change only through `user_roles_set` (audited)."""
+"""Admin for operators. A person's roles change only through `user_roles_set` (audited);
+deactivating an account revokes its API tokens (`api_tokens_revoke_all`, audited)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 
 from portal.exceptions import PortalError
-from portal.models import AuditEvent, Role, User
-from portal.services import user_roles_set
+from portal.models import ApiToken, AuditEvent, Role, User
+from portal.services import api_tokens_revoke_all, user_roles_set
 
 
 def _roles_field() -> forms.MultipleChoiceField:
@@ -53,6 +54,13 @@ class UserAdmin(BaseUserAdmin):
             # The roles are written by the service below (locked and audited), not here.
             obj.roles = list(form.initial.get("roles") or []) if change else []
         super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # A deactivated account's tokens end for good, even if it is reactivated later.
+            api_tokens_revoke_all(
+                actor=request.user,  # type: ignore[arg-type]
+                user=obj,
+                reason="account deactivated",
+            )
         if roles_changed:
             try:
                 user_roles_set(
@@ -71,6 +79,25 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("id", "occurred_at", "actor_label", "action", "object_type", "object_id")
     list_filter = ("action", "object_type")
     search_fields = ("object_id", "actor_label", "request_id")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: people create and revoke their tokens themselves; only digests are stored."""
+
+    list_display = ("name", "prefix", "user", "scope", "created_at", "expires_at", "revoked_at")
+    list_filter = ("scope",)
+    search_fields = ("user__email", "name", "prefix")
+    exclude = ("digest", "password_stamp")
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import ApiTokenScope
 
 
 class SignInForm(forms.Form):
@@ -84,3 +91,44 @@ class OtpForm(forms.Form):
 class InviteForm(forms.Form):
     full_name = forms.CharField(label="Full name", max_length=200)
     email = forms.EmailField(label="Email address")
+
+
+class ApiTokenForm(forms.Form):
+    """Participants have accounts and tokens too: the words are translatable."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What will use it, e.g. “laptop script” or “htsget on the cluster”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("What the token may do"),
+        choices=[
+            (ApiTokenScope.READ, _("Read only: look things up, never change them")),
+            (
+                ApiTokenScope.DOWNLOAD,
+                _("Read and download: also ask for download links under your grants"),
+            ),
+            (
+                ApiTokenScope.WRITE,
+                _("Read, download and change: everything you may do through the API"),
+            ),
+        ],
+        initial=ApiTokenScope.READ,
+        widget=forms.RadioSelect,
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"), min_value=1, widget=forms.NumberInput(attrs={"size": 4})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.IntegerField, self.fields["expires_in_days"])
+        maximum = settings.CUSTODIAN_API_TOKEN_MAX_DAYS
+        field.initial = settings.CUSTODIAN_API_TOKEN_DAYS
+        field.max_value = maximum
+        field.validators.append(
+            MaxValueValidator(maximum, message=_("A token lasts at most %(limit_value)s days."))
+        )
+        field.widget.attrs["max"] = maximum
+        field.help_text = _("At most %(maximum)d days.") % {"maximum": maximum}

@@ -156,3 +156,62 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ApiTokenScope(models.TextChoices):
+    """What a personal API token may do; each scope includes the ones above it.
+
+    read: GET (and HEAD, OPTIONS) on the API and GA4GH endpoints, except delivery links.
+    download: read, and asking for delivery links and reading them (their URLs); DRS and
+      htsget ask for this scope too.
+    write: everything the account may do through the API (consent changes, requests, votes,
+      datasets), except managing API tokens, which needs the signed-in session.
+    """
+
+    READ = "read", "Read only"
+    DOWNLOAD = "download", "Read and download"
+    WRITE = "write", "Read, download and change"
+
+
+SCOPE_RANK = {ApiTokenScope.READ: 0, ApiTokenScope.DOWNLOAD: 1, ApiTokenScope.WRITE: 2}
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only the SHA-256 of its secret is stored (the secret is random,
+    not a password, so a slow hash adds nothing); the secret is shown once, at creation.
+
+    `password_stamp` is a digest of the owner's password hash when the token was made: any
+    password change or reset (which re-hashes with a new salt) makes every older token dead.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The secret's first characters: shown in lists, and the index a presented secret is
+    # looked up by before its digest is compared in constant time.
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=10, choices=ApiTokenScope.choices)
+    password_stamp = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-pk"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="portal_apitoken_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__in=["read", "download", "write"]),
+                name="portal_apitoken_scope_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def allows(self, scope: str) -> bool:
+        return SCOPE_RANK[ApiTokenScope(self.scope)] >= SCOPE_RANK[ApiTokenScope(scope)]

@@ -4,6 +4,7 @@ tokens."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -11,13 +12,22 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit import audit_log
-from portal.exceptions import PermissionError_, PortalError
-from portal.models import ROLE_PRIORITY, Role, User, normalize_email
+from portal.exceptions import NotFoundError, PermissionError_, PortalError
+from portal.models import ROLE_PRIORITY, ApiToken, ApiTokenScope, Role, User, normalize_email
+from portal.selectors import api_tokens_active
 from portal.tasks import send_email_task
-from portal.tokens import check_link_token, make_link_token
+from portal.tokens import (
+    api_token_digest,
+    api_token_prefix,
+    api_token_secret_new,
+    check_link_token,
+    make_link_token,
+    password_stamp,
+)
 
 
 class AccountError(PortalError):
@@ -283,10 +293,123 @@ def password_reset_complete(*, token: str, password: str) -> User:
     return user
 
 
-def api_token_rotate(*, actor: User) -> Token:
-    """Replace the user's API token (the old one stops working at once)."""
+class ApiTokenError(PortalError):
+    code = "api_token_error"
+
+
+class ApiTokenActions:
+    CREATE = "api_token.create"
+    REVOKE = "api_token.revoke"
+    REVOKE_ALL = "api_token.revoke_all"
+
+
+def _api_token_check(*, name: str, scope: str, expires_in_days: int) -> None:
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("Give the token a name, so you know later what uses it.")]
+    elif len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
+        errors["name"] = [_("A token's name has at most 100 characters.")]
+    if scope not in ApiTokenScope.values:
+        errors["scope"] = [
+            _("Choose a scope: %(scopes)s.") % {"scopes": ", ".join(ApiTokenScope.values)}
+        ]
+    maximum = settings.CUSTODIAN_API_TOKEN_MAX_DAYS
+    if not 1 <= expires_in_days <= maximum:
+        errors["expires_in_days"] = [
+            _("A token lasts from 1 to %(maximum)d days.") % {"maximum": maximum}
+        ]
+    if errors:
+        error = ApiTokenError(" ".join(m for ms in errors.values() for m in ms), code="invalid")
+        error.errors = errors  # type: ignore[attr-defined]
+        raise error
+
+
+def api_token_create(
+    *, actor: User, name: str, scope: str, expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal API token and its secret, which is never stored and never shown again.
+
+    1. check the name, scope and lifetime; 2. lock the owner and count their working tokens
+    (two tabs must not pass the cap together); 3. store the secret's digest; 4. audit.
+    """
+    name = name.strip()
+    days = settings.CUSTODIAN_API_TOKEN_DAYS if expires_in_days is None else expires_in_days
+    _api_token_check(name=name, scope=scope, expires_in_days=days)
+    secret = api_token_secret_new()
+    with transaction.atomic(durable=True):
+        owner = User.objects.select_for_update().get(pk=actor.pk)
+        cap = settings.CUSTODIAN_API_TOKEN_MAX_ACTIVE
+        if api_tokens_active(owner).count() >= cap:
+            raise ApiTokenError(
+                _(
+                    "You already have %(cap)d working API tokens, the most one person may "
+                    "hold. Revoke one you no longer use, then create the new one."
+                )
+                % {"cap": cap},
+                code="too_many_tokens",
+                http_status=409,
+            )
+        now = timezone.now()
+        token = ApiToken.objects.create(
+            user=owner,
+            name=name,
+            prefix=api_token_prefix(secret),
+            digest=api_token_digest(secret),
+            scope=scope,
+            password_stamp=password_stamp(owner),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+        audit_log(
+            actor=actor,
+            action=ApiTokenActions.CREATE,
+            target=token,
+            after={
+                "name": name,
+                "prefix": token.prefix,
+                "scope": scope,
+                "expires_at": token.expires_at.isoformat(),
+            },
+        )
+    return token, secret
+
+
+def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """The owner ends one of their tokens at once (anyone else's is "not found")."""
+    with transaction.atomic(durable=True):
+        locked = ApiToken.objects.select_for_update().filter(pk=token.pk, user=actor).first()
+        if locked is None:
+            raise NotFoundError(_("There is no such API token among yours."))
+        if locked.revoked_at is not None:
+            raise ApiTokenError(
+                _("The token “%(name)s” was already revoked.") % {"name": locked.name},
+                code="already_revoked",
+                http_status=409,
+            )
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit_log(
+            actor=actor,
+            action=ApiTokenActions.REVOKE,
+            target=locked,
+            after={"name": locked.name, "prefix": locked.prefix},
+        )
+    return locked
+
+
+def api_tokens_revoke_all(*, actor: User | None, user: User, reason: str) -> int:
+    """End every token of a person (their account was deactivated); returns how many.
+
+    Runs inside the caller's transaction when there is one (the admin's save)."""
     with transaction.atomic():
-        Token.objects.filter(user=actor).delete()
-        token = Token.objects.create(user=actor)
-        audit_log(actor=actor, action="api_token.rotate", target=actor)
-    return token
+        count = ApiToken.objects.filter(user=user, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        if count:
+            audit_log(
+                actor=actor,
+                action=ApiTokenActions.REVOKE_ALL,
+                target=user,
+                after={"tokens": count, "reason": reason},
+            )
+    return count

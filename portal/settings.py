@@ -69,7 +69,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
@@ -172,6 +171,16 @@ OTP_TOTP_ISSUER = "Custodian"
 # Invitation and email-verification links; password-reset links last one hour.
 CUSTODIAN_INVITATION_MAX_AGE = int(env("CUSTODIAN_INVITATION_MAX_AGE", str(14 * 86400)) or 0)
 CUSTODIAN_PASSWORD_RESET_MAX_AGE = int(env("CUSTODIAN_PASSWORD_RESET_MAX_AGE", "3600") or 0)
+# Personal API tokens: the expiry offered by default and the longest allowed (days), and how
+# many unexpired, unrevoked tokens one person may hold.
+CUSTODIAN_API_TOKEN_DAYS = int(env("CUSTODIAN_API_TOKEN_DAYS", "90") or 90)
+CUSTODIAN_API_TOKEN_MAX_DAYS = int(env("CUSTODIAN_API_TOKEN_MAX_DAYS", "365") or 365)
+CUSTODIAN_API_TOKEN_MAX_ACTIVE = int(env("CUSTODIAN_API_TOKEN_MAX_ACTIVE", "20") or 20)
+if not 1 <= CUSTODIAN_API_TOKEN_DAYS <= CUSTODIAN_API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        f"CUSTODIAN_API_TOKEN_DAYS={CUSTODIAN_API_TOKEN_DAYS} must be between 1 and "
+        f"CUSTODIAN_API_TOKEN_MAX_DAYS={CUSTODIAN_API_TOKEN_MAX_DAYS}"
+    )
 # A proxy's authority over a child participant ends at this age.
 CUSTODIAN_AGE_OF_MAJORITY = int(env("CUSTODIAN_AGE_OF_MAJORITY", "18") or 18)
 
@@ -320,7 +329,7 @@ CONTENT_SECURITY_POLICY = {
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.authentication.ApiTokenAuthentication",
         "portal.authentication.OtpSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

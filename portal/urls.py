@@ -13,6 +13,12 @@ portal_patterns = (
         path("", views.landing, name="landing"),
         path("home/", views.home, name="home"),
         path("account/", views.account, name="account"),
+        path("account/tokens/", views.account_token_create, name="token_create"),
+        path(
+            "account/tokens/<int:token_id>/revoke/",
+            views.account_token_revoke,
+            name="token_revoke",
+        ),
         path("account/sign-in/", views.sign_in, name="sign_in"),
         path("account/sign-out/", views.sign_out, name="sign_out"),
         path("account/register/", views.register, name="register"),

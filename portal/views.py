@@ -11,19 +11,28 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
-from portal.exceptions import PROBLEM_CONTENT_TYPE, PortalError, problem
-from portal.forms import EmailForm, OtpForm, RegisterForm, SetPasswordForm, SignInForm
-from portal.models import Role, User, normalize_email
+from portal.exceptions import PROBLEM_CONTENT_TYPE, NotFoundError, PortalError, problem
+from portal.forms import (
+    ApiTokenForm,
+    EmailForm,
+    OtpForm,
+    RegisterForm,
+    SetPasswordForm,
+    SignInForm,
+)
+from portal.models import ApiToken, Role, User, normalize_email
+from portal.selectors import api_token_of, api_token_state, api_tokens_of
 
 HOME_BY_ROLE = {
     Role.PARTICIPANT: "consent:home",
@@ -231,17 +240,71 @@ def otp(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/otp.html", context, status=400 if form.errors else 200)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def account(request: HttpRequest) -> HttpResponse:
-    new_token = None
-    if request.method == "POST":
-        new_token = services.api_token_rotate(actor=request.user).key
+def _account_page(
+    request: HttpRequest,
+    *,
+    form: ApiTokenForm | None = None,
+    new_token: tuple[ApiToken, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    owner: User = request.user  # type: ignore[assignment]
+    tokens = [(token, api_token_state(token)) for token in api_tokens_of(owner)]
     return render(
         request,
         "portal/account.html",
-        {"new_token": new_token, "require_otp": settings.CUSTODIAN_REQUIRE_OTP},
+        {
+            "token_form": form or ApiTokenForm(),
+            "tokens": tokens,
+            "new_token": new_token,
+            "require_otp": settings.CUSTODIAN_REQUIRE_OTP,
+        },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    return _account_page(request)
+
+
+@login_required
+@require_POST
+def account_token_create(request: HttpRequest) -> HttpResponse:
+    """Create a personal API token; its secret is in this response only."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form=form, status=400)
+    owner: User = request.user  # type: ignore[assignment]
+    try:
+        new_token = services.api_token_create(
+            actor=owner,
+            name=form.cleaned_data["name"],
+            scope=form.cleaned_data["scope"],
+            expires_in_days=form.cleaned_data["expires_in_days"],
+        )
+    except PortalError as exc:
+        form.add_error(None, exc.message)
+        return _account_page(request, form=form, status=exc.form_status)
+    return _account_page(request, new_token=new_token)
+
+
+@login_required
+@require_POST
+def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    owner: User = request.user  # type: ignore[assignment]
+    try:
+        token = services.api_token_revoke(actor=owner, token=api_token_of(owner, token_id))
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name},
+        )
+    return redirect("portal:account")
 
 
 def _wants_problem(request: HttpRequest) -> bool:

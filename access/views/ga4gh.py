@@ -2,8 +2,8 @@
 JWKS that verifies them, and the public documents visas point at (a committee, an agreement).
 
 Credentials for the passport endpoints: the session (with its second factor where the role
-needs one) or an API token, sent as `Authorization: Bearer <token>` (GA4GH clients) or
-`Token <token>` (DRF's way). Without any: 401 problem+json.
+needs one) or a personal API token (any scope), sent as `Authorization: Bearer <token>`
+(GA4GH clients) or `Token <token>`. Without any: 401 problem+json.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +26,7 @@ from access.models import DataAccessAgreement
 from access.selectors.visas import visas_of
 from access.services.visas import visa_key_current
 from datasets.models import Committee, DatasetStatus
-from portal.authentication import OtpSessionAuthentication
+from portal.authentication import ApiTokenAuthentication, OtpSessionAuthentication
 from portal.exceptions import NotFoundError
 from portal.models import Role, User
 
@@ -36,21 +34,7 @@ from portal.models import Role, User
 JWKS_MAX_AGE = 300
 
 
-class BearerTokenAuthentication(TokenAuthentication):
-    """The API token as a bearer token, the way GA4GH clients send it."""
-
-    keyword = "Bearer"
-
-
-class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "access.views.ga4gh.BearerTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer"}
-
-
-AUTHENTICATION = [BearerTokenAuthentication, TokenAuthentication, OtpSessionAuthentication]
+AUTHENTICATION = [ApiTokenAuthentication, OtpSessionAuthentication]
 
 
 class SeesPassports(BasePermission):

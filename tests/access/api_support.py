@@ -5,21 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal.models import User
+from portal.models import ApiTokenScope, User
+from tests.factories import api_token_for
 
 API = "/api/v1/access"
 PROBLEM = "application/problem+json"
 
 
-def api_client(user: User | None = None) -> APIClient:
-    """A client authenticated by API token (anonymous without a user)."""
+def api_client(user: User | None = None, scope: str = ApiTokenScope.WRITE) -> APIClient:
+    """A client authenticated by an API token of that scope (anonymous without a user)."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_for(user, scope)}")
     return client
 
 

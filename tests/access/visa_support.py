@@ -8,10 +8,10 @@ from typing import Any
 import jwt
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal.models import User
+from portal.models import ApiTokenScope, User
+from tests.factories import api_token_for
 
 SITE = "https://custodian.example"
 JWKS_PATH = "/ga4gh/jwks.json"
@@ -25,9 +25,9 @@ def site(settings: Any) -> str:
 
 
 def bearer_client(user: User) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    # Passports are reads: the narrowest scope is enough.
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_for(user, ApiTokenScope.READ)}")
     return client
 
 

@@ -4,19 +4,19 @@ import hashlib
 
 import pytest
 from django.core import mail
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from consent.models import ConsentRecord, ConsentVersion, CurrentConsent, Participant
 from portal.models import User
 from tests.consent.conftest import ALL_YES, give
+from tests.factories import api_token_for
 
 PROBLEM = "application/problem+json"
 
 
 def client_for(user: User) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 import pytest
 from fhir.resources.R4B.consent import Consent
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from consent.fhir import DUO_SYSTEM
 from consent.models import ConsentVersion, Participant, WithdrawalLevel
 from consent.services import consent_withdraw
-from portal.models import User
+from portal.models import ApiTokenScope, User
 from tests.consent.conftest import ALL_YES, give
+from tests.factories import api_token_for
 
 
 def get(user: User, path: str):  # type: ignore[no-untyped-def]
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user, ApiTokenScope.READ)}")
     return client.get(path)
 
 

@@ -8,12 +8,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
-from portal.models import User
+from portal.models import ApiTokenScope, User
 from portal.views import _qr_data_uri
 from tests.conftest import signed_in_client, totp_device, totp_now
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, api_token_for
 
 OTP = "/account/otp/"
 WRONG_CODE = (
@@ -251,9 +250,9 @@ def test_otp_api_with_verified_session_works(steward: User) -> None:
 
 
 def test_otp_api_with_token_works_without_code(steward: User) -> None:
-    token = Token.objects.create(user=steward)
+    secret = api_token_for(steward, ApiTokenScope.READ)
 
-    response = Client().get("/api/v1/me/", headers={"Authorization": f"Token {token.key}"})
+    response = Client().get("/api/v1/me/", headers={"Authorization": f"Token {secret}"})
 
     assert response.status_code == 200
     assert response.json()["email"] == steward.email
