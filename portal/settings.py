@@ -282,6 +282,9 @@ if CUSTODIAN_DOWNLOAD_MODE not in {"portal", "x-accel"}:
 CUSTODIAN_X_ACCEL_PREFIX = "/" + (
     env("CUSTODIAN_X_ACCEL_PREFIX", "/_custodian_data/") or "/_custodian_data/"
 ).strip("/")
+# Where signed links point when downloads have a pool of their own (README, "Serving the
+# bytes"), e.g. https://downloads.custodian.example.org; empty: the portal's own address.
+CUSTODIAN_DOWNLOAD_URL = (env("CUSTODIAN_DOWNLOAD_URL", "") or "").rstrip("/")
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

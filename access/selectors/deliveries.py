@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection
@@ -155,7 +156,10 @@ def link_token(link: SignedLink) -> str:
 
 
 def link_url(link: SignedLink) -> str:
-    return reverse("access:download", args=[link_token(link), link.delivery_file.name])
+    """The link's path on the portal, or its absolute URL on the download pool when
+    CUSTODIAN_DOWNLOAD_URL is set (pages and the API show absolute URLs as they are)."""
+    path = reverse("access:download", args=[link_token(link), link.delivery_file.name])
+    return f"{settings.CUSTODIAN_DOWNLOAD_URL}{path}"
 
 
 def _still_consenting(delivery: Delivery) -> bool:
