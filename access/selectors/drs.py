@@ -28,11 +28,11 @@ from access.models import Delivery, DeliveryFile, DeliveryStatus, Grant, SignedL
 from access.selectors.consented import consenting_samples
 from access.selectors.deliveries import delivery_consent_holds, link_url
 from access.selectors.visas import dataset_url
-from access.services.deliveries import DERIVATIVES, MULTI_SAMPLE_FORMATS
+from access.services.deliveries import DERIVATIVES, MULTI_SAMPLE_FORMATS, grant_end_at
 from access.visas import visa_subject, visa_verify
 from datasets import genomics
 from datasets.models import DataFile, DataFileFormat, DatasetStatus, FileStatus
-from portal.audit import GENESIS_HASH, ledger_head
+from portal.audit import GENESIS_HASH
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import AuditEvent, User
 
@@ -415,59 +415,26 @@ def _wrong_copy(object_id: ObjectId, source: ObjectId) -> NotFoundError:
     )
 
 
-def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsDelivery:
-    """The DrsObject the caller may fetch under this id.
-
-    Stewards see registered files (and copies on record) whatever the grants. A grant holder
-    asking for a file delivered as is gets it; for one that must be filtered, the copy's own
-    object once a delivery of theirs holds it, else a delivery in preparation (202).
-    """
-    datafile = _file_of(object_id)
-    source = source_id(datafile)
-    grants = _grants(caller, datafile)
-    if not grants and permissions.is_steward(caller.user):
-        if object_id.sample_hash is None:
-            return _blob_of_file(object_id, datafile)
-        copy = _copy_on_record(datafile, object_id.sample_hash)
-        if copy is None:
-            raise NotFoundError(f"There is no DRS object {object_id}.")
-        return _blob_of_copy(object_id, datafile, copy)
-    served = _served(caller, datafile, grants, ledger_head())
-    if served.sample_hash is None:
-        if object_id.sample_hash is not None:
-            raise _wrong_copy(object_id, source)
-        return _blob_of_file(object_id, datafile)
-    if object_id.sample_hash not in (None, served.sample_hash):
-        raise _wrong_copy(object_id, source)
-    link = _usable_link(caller, served.grant, datafile, served.sample_hash)
-    if link is None:
-        return _pending(caller, served.grant, datafile)
-    copy_id = ObjectId(object_id.accession, object_id.datafile_id, served.sample_hash)
-    return _blob_of_copy(copy_id, datafile, link.delivery_file)
-
-
-def _url_of(link: SignedLink, base_url: str) -> str:
-    file = link.delivery_file
-    if storage.uses_object_storage():
-        return storage.link_url(
-            file.served_path, name=file.name, expires_at=link.expires_at, now=timezone.now()
-        )
-    return base_url + link_url(link)
-
-
 def _link_left() -> dt.timedelta:
     return dt.timedelta(
         seconds=min(MIN_LINK_LEFT_SECONDS, settings.CUSTODIAN_LINK_MAX_SECONDS // 4)
     )
 
 
-# (caller, object, access id, base URL) -> (the ledger's head then, the answer). Everything
-# that can stop a link (its delivery's or the grant's revocation, consent, a file's status)
-# is audited in the transaction that makes it, which moves the head, so an answer under an
-# old head is never given again; the link's expiry (never past the grant's end) is checked
-# at each use. Per process, bounded only to keep memory flat.
-_answers: dict[tuple[Any, ...], tuple[str, AccessUrl]] = {}
+# ("object" or "access", caller, object id[, base URL]) -> (the ledger's head then, the
+# answer, until when it holds). Everything that can change an answer (a delivery's or the
+# grant's revocation, consent, a file's or dataset's status) is audited in the transaction
+# that makes it, which moves the head, so an answer under an old head is never given again;
+# what time alone ends (the link's expiry, the grant's last day) is the `until` checked at
+# each use. Per process, bounded only to keep memory flat.
+_answers: dict[tuple[Any, ...], tuple[str, Any, dt.datetime]] = {}
 _ANSWERS_MAX = 10_000
+
+
+def _remember(key: tuple[Any, ...], head: str, answer: Any, until: dt.datetime) -> None:
+    if len(_answers) >= _ANSWERS_MAX:
+        _answers.clear()
+    _answers[key] = (head, answer, until)
 
 
 def _head() -> str:
@@ -478,6 +445,65 @@ def _head() -> str:
         cursor.execute(f"SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
         row = cursor.fetchone()
     return row[0] if row else GENESIS_HASH
+
+
+def _object(
+    caller: Caller, object_id: ObjectId, head: str
+) -> tuple[Blob | Preparing | NeedsDelivery, dt.datetime | None]:
+    """drs_object's answer, and until when it may be given again while the ledger's head is
+    `head` (None: not again)."""
+    datafile = _file_of(object_id)
+    source = source_id(datafile)
+    grants = _grants(caller, datafile)
+    if not grants and permissions.is_steward(caller.user):
+        if object_id.sample_hash is None:
+            return _blob_of_file(object_id, datafile), None
+        copy = _copy_on_record(datafile, object_id.sample_hash)
+        if copy is None:
+            raise NotFoundError(f"There is no DRS object {object_id}.")
+        return _blob_of_copy(object_id, datafile, copy), None
+    served = _served(caller, datafile, grants, head)
+    if served.sample_hash is None:
+        if object_id.sample_hash is not None:
+            raise _wrong_copy(object_id, source)
+        # Until the grant ends (by date: nothing is audited then).
+        return _blob_of_file(object_id, datafile), grant_end_at(served.grant)
+    if object_id.sample_hash not in (None, served.sample_hash):
+        raise _wrong_copy(object_id, source)
+    link = _usable_link(caller, served.grant, datafile, served.sample_hash)
+    if link is None:
+        return _pending(caller, served.grant, datafile), None
+    copy_id = ObjectId(object_id.accession, object_id.datafile_id, served.sample_hash)
+    return _blob_of_copy(copy_id, datafile, link.delivery_file), link.expires_at
+
+
+def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsDelivery:
+    """The DrsObject the caller may fetch under this id.
+
+    Stewards see registered files (and copies on record) whatever the grants. A grant holder
+    asking for a file delivered as is gets it; for one that must be filtered, the copy's own
+    object once a delivery of theirs holds it, else a delivery in preparation (202). A
+    grant holder's answer is given again after one query while nothing was audited since
+    (see `_answers`).
+    """
+    head = _head()
+    key = ("object", caller.user.pk, caller.datasets, str(object_id))
+    known = _answers.get(key)
+    if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
+        return known[1]
+    answer, until = _object(caller, object_id, head)
+    if until is not None:
+        _remember(key, head, answer, until)
+    return answer
+
+
+def _url_of(link: SignedLink, base_url: str) -> str:
+    file = link.delivery_file
+    if storage.uses_object_storage():
+        return storage.link_url(
+            file.served_path, name=file.name, expires_at=link.expires_at, now=timezone.now()
+        )
+    return base_url + link_url(link)
 
 
 def drs_access(
@@ -498,14 +524,10 @@ def drs_access(
             "This API token may only read: fetching files needs a token with the download scope."
         )
     head = _head()
-    key = (caller.user.pk, caller.datasets, str(object_id), base_url)
+    key = ("access", caller.user.pk, caller.datasets, str(object_id), base_url)
     known = _answers.get(key)
-    if (
-        known is not None
-        and known[0] == head
-        and timezone.now() + _link_left() < known[1].expires_at
-    ):
-        return known[1]
+    if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
+        return known[1]  # type: ignore[no-any-return]
     datafile = _file_of(object_id)
     grants = _grants(caller, datafile)
     if not grants and permissions.is_steward(caller.user):
@@ -520,9 +542,7 @@ def drs_access(
     if link is None:
         return _pending(caller, served.grant, datafile)
     answer = AccessUrl(_url_of(link, base_url), link.expires_at)
-    if len(_answers) >= _ANSWERS_MAX:
-        _answers.clear()
-    _answers[key] = (head, answer)
+    _remember(key, head, answer, link.expires_at)
     return answer
 
 

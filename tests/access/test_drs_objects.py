@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from access.models import Delivery, DeliveryStatus
+from access.services import grants_revoke
 from datasets.models import DataFile
 from portal.models import User
 from tests.access.delivery_support import Sources, World, withdraw
@@ -190,3 +191,22 @@ def test_a_revoked_grant_sees_nothing(delivery_world: World, researcher: User) -
 
     assert response.status_code == 403
     assert response.json()["msg"].startswith("You have no active grant on")
+
+
+def test_an_object_seen_before_the_grant_is_revoked_is_refused_after(
+    delivery_world: World, researcher: User, dac_chair: User
+) -> None:
+    client = drs_client(researcher)
+    url = f"{DRS}/objects/{source_id(delivery_world.bam_s000)}"
+    assert client.get(url).status_code == 200
+
+    grants_revoke(
+        actor=dac_chair,
+        request=delivery_world.request,
+        committee=delivery_world.cohort.dataset.committee,
+        reason="Data stored outside the agreed environment.",
+    )
+    after = client.get(url)
+
+    assert after.status_code == 403
+    assert after.json()["msg"].startswith("You have no active grant on")
