@@ -210,3 +210,24 @@ def test_an_object_seen_before_the_grant_is_revoked_is_refused_after(
 
     assert after.status_code == 403
     assert after.json()["msg"].startswith("You have no active grant on")
+
+
+def test_a_steward_sees_a_copy_on_record_but_not_an_unknown_one(
+    delivery_world: World,
+    researcher: User,
+    steward: User,
+    sources: Sources,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    mixed_vcf = add_mixed_vcf(delivery_world, steward, sources)
+    source = source_id(mixed_vcf)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert drs_client(researcher).get(f"{DRS}/objects/{source}").status_code == 202
+    seen = drs_client(researcher).get(f"{DRS}/objects/{source}").json()
+
+    on_record = drs_client(steward).get(f"{DRS}/objects/{source}.{SIX_HASH}")
+    unknown = drs_client(steward).get(f"{DRS}/objects/{source}.0123456789abcdef")
+
+    assert on_record.status_code == 200
+    assert on_record.json() == seen
+    assert unknown.status_code == 404

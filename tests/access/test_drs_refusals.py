@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access.models import Delivery
+from datasets.models import Dataset, DatasetStatus
 from portal.models import ApiToken, ApiTokenScope, User
 from tests.access.delivery_support import World
 from tests.access.drs_support import DRS, drs_client, schema_errors, source_id
@@ -148,3 +149,15 @@ def test_a_steward_without_a_grant_sees_but_does_not_fetch(
     response = drs_client(steward).get(f"{DRS}/objects/{bam}/access/https")
 
     assert _error(response, 403).startswith("Data stewards see the catalogue's files but")
+
+
+def test_without_a_grant_an_unreleased_dataset_s_file_is_not_found(
+    delivery_world: World, outsider: User
+) -> None:
+    dataset = delivery_world.cohort.dataset
+    Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.RETIRED)
+    bam = source_id(delivery_world.bam_s000)
+
+    response = drs_client(outsider).get(f"{DRS}/objects/{bam}")
+
+    assert _error(response, 404) == f"There is no DRS object {bam}."
