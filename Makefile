@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Signed downloads have a server pool of their own (README, "Serving the bytes").
+DOWNLOAD_PORT ?= $(shell echo $$(($(PORT) + 1)))
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench install clean
@@ -27,6 +29,7 @@ run: export SESSION_COOKIE_SECURE := 0
 run: export CSRF_COOKIE_SECURE := 0
 run: export SECURE_HSTS_SECONDS := 0
 run: export CUSTODIAN_REQUIRE_OTP := 0
+run: export CUSTODIAN_DOWNLOAD_URL := http://$(HOST):$(DOWNLOAD_PORT)
 run: $(STAMP)
 	@mkdir -p var && test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	$(PY) manage.py migrate --noinput -v0
@@ -36,8 +39,11 @@ run: $(STAMP)
 	@trap 'kill 0' INT TERM; \
 	$(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2 \
 	    --schedule=var/celerybeat-schedule & \
-	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
-	sleep 2; echo; echo "Custodian is running at http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"; \
+	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 2 --worker-class gthread \
+	    --threads 8 --access-logfile - & \
+	nice -n 10 $(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(DOWNLOAD_PORT) --workers 2 \
+	    --worker-class gthread --threads 64 --access-logfile - & \
+	sleep 2; echo; echo "Custodian is running at http://$(HOST):$(PORT)/, downloads at http://$(HOST):$(DOWNLOAD_PORT)/  (Ctrl-C stops the web servers and the worker)"; \
 	echo "Sign in with the demo accounts printed above."; echo; \
 	wait
 
