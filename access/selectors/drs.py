@@ -503,7 +503,9 @@ def _url_of(link: SignedLink, base_url: str) -> str:
         return storage.link_url(
             file.served_path, name=file.name, expires_at=link.expires_at, now=timezone.now()
         )
-    return base_url + link_url(link)
+    url = link_url(link)
+    # Absolute already when downloads have a server of their own (CUSTODIAN_DOWNLOAD_URL).
+    return url if urlsplit(url).scheme else base_url + url
 
 
 def drs_access(

@@ -117,3 +117,19 @@ def test_a_preparation_that_just_failed_is_409_with_its_reason(
     )
     assert second.json()["msg"].endswith("Ask again in a minute.")
     assert Delivery.objects.count() == 1
+
+
+def test_the_url_points_at_the_download_pool_when_there_is_one(
+    delivery_world: World,
+    researcher: User,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.CUSTODIAN_DOWNLOAD_URL = "https://downloads.custodian.example"
+    client = drs_client(researcher)
+    url = f"{DRS}/objects/{source_id(delivery_world.bam_s000)}/access/https"
+
+    found = _ready(client, url, django_capture_on_commit_callbacks)
+
+    assert found["url"].startswith("https://downloads.custodian.example/access/download/")
+    assert found["url"].endswith("/S000.bam")
