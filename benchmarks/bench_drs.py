@@ -113,17 +113,17 @@ def setup() -> tuple[str, str, str]:
     client = Client()
     for grant in grants.select_related("dataset", "grantee").order_by("pk"):
         token = _token(grant.grantee)
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        auth = {"Authorization": f"Bearer {token}"}
         files = grant.dataset.files.filter(status=FileStatus.VALID, index_of=None).exclude(
             format__in=sorted(INDEX_FORMATS)
         )
         for datafile in files.order_by("pk"):
             object_id = f"{grant.dataset.accession}-{datafile.pk}"
             path = f"/ga4gh/drs/v1/objects/{object_id}/access/https"
-            first = client.get(path, **auth)
+            first = client.get(path, headers=auth)
             if first.status_code not in (200, 202):
                 continue
-            ready = client.get(path, **auth)
+            ready = client.get(path, headers=auth)
             if ready.status_code == 200:
                 log(f"{object_id} ({datafile.path}) prepared: {first.status_code}, then 200")
                 connections.close_all()
@@ -178,7 +178,7 @@ def main() -> None:
             ("DRS access `/objects/{id}/access/https`", base + access_path, (bearer,)),
             ("DRS object `/objects/{id}`", f"{base}/ga4gh/drs/v1/objects/{object_id}", (bearer,)),
         ]
-        results = {}
+        results: dict[str, tuple[float, float]] = {}
         # Interleaved rounds, so a change in the machine's load touches every page alike.
         for _ in range(2):
             for label, url, headers in pages:
