@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,26 @@ def _queued(researcher: User, world: World, capture: Any, datafile_id: int) -> D
         return delivery_request(actor=researcher, grant=world.grant, datafile_ids=[datafile_id])
 
 
+@dataclass(frozen=True)
+class Queued:
+    mixed: Any  # the mixed VCF's DataFile (S006 and S007 refuse)
+    delivery: Delivery  # asked for it, still preparing, its task not run
+
+
+@pytest.fixture
+def queued(
+    delivery_world: World,
+    researcher: User,
+    steward: User,
+    sources: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> Queued:
+    mixed = _mixed(delivery_world, steward, sources)
+    return Queued(
+        mixed, _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    )
+
+
 def _genotypes(path: Path, samples: list[str] | None = None) -> str:
     """Debian's bcftools (not the code under test) printing every record's genotypes."""
     command = ["bcftools", "query", "-H", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n"]
@@ -59,14 +80,9 @@ def _genotypes(path: Path, samples: list[str] | None = None) -> str:
 
 
 def test_a_copy_is_planned_as_one_piece_per_region(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, delivery_world: World, sources: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    mixed, delivery = queued.mixed, queued.delivery
 
     builds = delivery_copies_to_build(delivery_id=delivery.pk)
 
@@ -83,14 +99,9 @@ def test_a_copy_is_planned_as_one_piece_per_region(
 
 
 def test_the_chord_builds_the_pieces_and_joins_them_into_the_served_copy(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, delivery_world: World, sources: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    mixed, delivery = queued.mixed, queued.delivery
 
     assert prepare_delivery_task(delivery.pk) is True
 
@@ -110,14 +121,9 @@ def test_the_chord_builds_the_pieces_and_joins_them_into_the_served_copy(
 
 
 def test_the_join_builds_a_piece_the_chord_lost(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, delivery_world: World, sources: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    delivery = queued.delivery
     (build,) = delivery_copies_to_build(delivery_id=delivery.pk)
     copy_piece_build(build=build, number=0)  # the chr2 piece never arrived
 
@@ -133,14 +139,9 @@ def test_the_join_builds_a_piece_the_chord_lost(
 
 
 def test_a_piece_that_cannot_be_built_fails_the_delivery_with_the_reason(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, delivery_world: World, sources: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    delivery = queued.delivery
     (build,) = delivery_copies_to_build(delivery_id=delivery.pk)
     # The source vanished between the plan and the piece.
     (delivery_world.root / "calls/mixed.vcf.gz").unlink()
@@ -183,17 +184,8 @@ def test_a_cached_copy_needs_no_chord(
 
 
 @pytest.mark.parametrize("number", [0, 1])
-def test_a_piece_built_twice_is_the_same_piece(
-    number: int,
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
-    (build,) = delivery_copies_to_build(delivery_id=delivery.pk)
+def test_a_piece_built_twice_is_the_same_piece(number: int, queued: Queued) -> None:
+    (build,) = delivery_copies_to_build(delivery_id=queued.delivery.pk)
 
     piece = copy_piece_build(build=build, number=number)
     first = piece.read_bytes()
@@ -204,14 +196,9 @@ def test_a_piece_built_twice_is_the_same_piece(
 
 
 def test_a_server_side_failure_fails_the_delivery_without_internals(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, delivery_world: World, sources: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    delivery = queued.delivery
     (build,) = delivery_copies_to_build(delivery_id=delivery.pk)
     # The derivatives folder cannot be made (a file is in the way): an OSError on our side.
     (delivery_world.root / "derivatives").write_text("in the way")
@@ -227,15 +214,9 @@ def test_a_server_side_failure_fails_the_delivery_without_internals(
 
 
 def test_the_delivery_page_shows_the_parts_built_so_far(
-    delivery_world: World,
-    researcher: User,
-    steward: User,
-    sources: Any,
-    sign_in: Any,
-    django_capture_on_commit_callbacks: Any,
+    queued: Queued, researcher: User, sign_in: Any
 ) -> None:
-    mixed = _mixed(delivery_world, steward, sources)
-    delivery = _queued(researcher, delivery_world, django_capture_on_commit_callbacks, mixed.pk)
+    delivery = queued.delivery
     builds = delivery_copies_to_build(delivery_id=delivery.pk)
     assert delivery_building(delivery_id=delivery.pk, builds=builds) == 2
     delivery_copy_piece(delivery_id=delivery.pk, build=builds[0], number=1)
