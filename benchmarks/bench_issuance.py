@@ -89,6 +89,9 @@ def approved_world(
     """An approved request with an active grant on a released dataset whose samples (`names`,
     else S000...) belong to `consenting` participants who consent and then `refusing` who
     refuse research use, made through the services as the tests do."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers
+
     from access.models import Grant
     from access.services import access_request_submit, agreement_publish, agreements_accept
     from consent.services import consent_version_publish
@@ -107,6 +110,10 @@ def approved_world(
 
     # Set-up tasks (the review start) run in this process; the timed ones go to the worker.
     celery_app.conf.task_always_eager = True
+    # Nobody signs in with a password here (the client is force_login'ed): a fast hasher
+    # makes the set-up's accounts in milliseconds instead of PBKDF2's half second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
     steward = UserFactory(email="steward@bench.test", full_name="Bench Steward", role=Role.STEWARD)
     chair = UserFactory(email="chair@bench.test", full_name="Bench Chair", role=Role.DAC_CHAIR)
     member = UserFactory(email="member@bench.test", full_name="Bench Member", role=Role.DAC_MEMBER)
