@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import drs, ga4gh
+from access.views import drs, ga4gh, htsget
 
 app_name = "ga4gh"
 
@@ -25,5 +25,22 @@ urlpatterns = [
         "drs/v1/objects/<str:object_id>/access/<str:access_id>",
         drs.ObjectAccessApi.as_view(),
         name="drs_object_access",
+    ),
+    # GA4GH htsget 1.3: tickets whose one URL is the slicing endpoint (access:slice).
+    path(
+        "htsget/v1/reads/service-info",
+        htsget.ReadsServiceInfoApi.as_view(),
+        name="htsget_reads_service_info",
+    ),
+    path(
+        "htsget/v1/variants/service-info",
+        htsget.VariantsServiceInfoApi.as_view(),
+        name="htsget_variants_service_info",
+    ),
+    path("htsget/v1/reads/<str:object_id>", htsget.ReadsApi.as_view(), name="htsget_reads"),
+    path(
+        "htsget/v1/variants/<str:object_id>",
+        htsget.VariantsApi.as_view(),
+        name="htsget_variants",
     ),
 ]

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import bona_fide, committee, deliveries, participant, researcher, steward
+from access.views import (
+    bona_fide,
+    committee,
+    deliveries,
+    htsget,
+    participant,
+    researcher,
+    steward,
+)
 
 app_name = "access"
 
@@ -48,6 +56,8 @@ urlpatterns = [
     ),
     # The signed URL is the credential: no session, open to anonymous clients (htslib, curl).
     path("download/<str:token>/<str:filename>", deliveries.download, name="download"),
+    # htsget tickets point here: the same signed link, answering a region (pysam).
+    path("slice/<str:token>/<str:filename>", htsget.slice_view, name="slice"),
     path("invitations/<str:token>/", researcher.invitation, name="invitation"),
     path("researcher/bona-fide/", bona_fide.bona_fide, name="bona_fide"),
     # The signing official's link: no account needed, the token is the credential.

@@ -1,0 +1,328 @@
+"""GA4GH htsget 1.3 reads: what a ticket request asks for, and the ticket for the caller.
+
+Ids are DRS's (access/selectors/drs.py): `<accession>-<data file id>`, or the consent-filtered
+copy's `<that>.<16 hex>`. The ticket holds one URL: the slicing endpoint
+(`access:slice`, access/views/htsget.py) under the caller's own signed delivery link, checked
+like a download on every request (`link_for_download`), which writes the region through
+pysam. Finding or asking for that delivery is DRS's (`drs_access`, `drs_delivery_request`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pysam
+from django.urls import reverse
+
+from access.models import DeliveryFile, SignedLink
+from access.selectors.deliveries import Servable, link_for_download
+from access.selectors.drs import (
+    ACCESS_ID,
+    AccessUrl,
+    Caller,
+    NeedsDelivery,
+    Preparing,
+    drs_access,
+    object_id_parse,
+)
+from datasets.models import DataFile, DataFileFormat, FileStatus
+from datasets.paths import resolve_data_path
+from portal.exceptions import PortalError
+
+READS = "reads"
+VARIANTS = "variants"
+# The one format each endpoint serves (htsget names), and the data files behind it.
+FORMATS = {READS: "BAM", VARIANTS: "VCF"}
+_FILE_FORMATS = {READS: DataFileFormat.BAM, VARIANTS: DataFileFormat.VCF_GZ}
+_OTHER_FORMATS = {READS: ("CRAM",), VARIANTS: ("BCF",)}
+# htsget 1.3 error names by status.
+ERROR_NAMES = {
+    400: "InvalidInput",
+    401: "InvalidAuthentication",
+    403: "PermissionDenied",
+    404: "NotFound",
+}
+
+
+class HtsgetError(PortalError):
+    """A refusal rendered as {"htsget": {"error": name, "message": ...}}."""
+
+    code = "htsget_error"
+
+    def __init__(self, name: str, message: str, http_status: int = 400) -> None:
+        super().__init__(message, http_status=http_status)
+        self.name = name
+
+
+def invalid_input(message: str) -> HtsgetError:
+    return HtsgetError("InvalidInput", message)
+
+
+def invalid_range(message: str) -> HtsgetError:
+    return HtsgetError("InvalidRange", message)
+
+
+@dataclass(frozen=True)
+class Region:
+    """0-based, half-open; None: from the start / to the end of the reference."""
+
+    name: str
+    start: int | None = None
+    end: int | None = None
+
+    def as_param(self) -> str:
+        start = "" if self.start is None else str(self.start)
+        end = "" if self.end is None else str(self.end)
+        return f"{self.name}:{start}-{end}"
+
+
+@dataclass(frozen=True)
+class Query:
+    endpoint: str
+    header_only: bool
+    regions: tuple[Region, ...]  # empty: the whole file
+
+
+def _integer(value: Any, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise invalid_input(f"{field} must be a whole number.")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise invalid_input(f"{field} must be a whole number, not {value!r}.") from None
+    if number < 0 or number > 2**32:
+        raise invalid_input(f"{field} must be between 0 and 2^32 (it is {number}).")
+    return number
+
+
+def _region(reference: Any, start: Any, end: Any) -> Region | None:
+    first, last = _integer(start, "start"), _integer(end, "end")
+    if reference in (None, ""):
+        if first is not None or last is not None:
+            raise invalid_input("start and end need a referenceName.")
+        return None
+    if not isinstance(reference, str):
+        raise invalid_input("referenceName must be a string.")
+    if reference == "*":
+        raise invalid_input("Unplaced reads (referenceName '*') are not served here.")
+    if first is not None and last is not None and first > last:
+        raise invalid_range(f"start ({first}) is greater than end ({last}).")
+    return Region(reference, first, last)
+
+
+def _format(endpoint: str, value: Any) -> None:
+    if value in (None, ""):
+        return
+    wanted = str(value).upper()
+    if wanted == FORMATS[endpoint]:
+        return
+    if wanted in _OTHER_FORMATS[endpoint] or wanted in FORMATS.values():
+        raise HtsgetError(
+            "UnsupportedFormat",
+            f"{wanted} is not served from /{endpoint}: ask for format {FORMATS[endpoint]}.",
+        )
+    raise HtsgetError("UnsupportedFormat", f"Unknown format {value!r}.")
+
+
+def _class(value: Any) -> bool:
+    if value in (None, "", "body"):
+        return False
+    if value == "header":
+        return True
+    raise invalid_input(f"class must be 'header' (or left out), not {value!r}.")
+
+
+def query_of_get(endpoint: str, params: Any) -> Query:
+    """The GET parameters: format, class, referenceName, start, end (fields, tags and
+    notags may be sent and are ignored: whole records are returned)."""
+    _format(endpoint, params.get("format"))
+    header_only = _class(params.get("class"))
+    region = _region(params.get("referenceName"), params.get("start"), params.get("end"))
+    if header_only and region is not None:
+        raise invalid_input("class=header takes no referenceName, start or end.")
+    return Query(endpoint, header_only, (region,) if region else ())
+
+
+def query_of_post(endpoint: str, body: Any) -> Query:
+    """The POST body: format, class, regions [{referenceName, start, end}]."""
+    if not isinstance(body, dict):
+        raise invalid_input("The body must be a JSON object.")
+    _format(endpoint, body.get("format"))
+    header_only = _class(body.get("class"))
+    raw = body.get("regions")
+    regions: list[Region] = []
+    if raw is not None:
+        if not isinstance(raw, list):
+            raise invalid_input("regions must be a list of {referenceName, start, end}.")
+        for entry in raw:
+            if not isinstance(entry, dict) or not entry.get("referenceName"):
+                raise invalid_input("Each region needs a referenceName.")
+            region = _region(entry["referenceName"], entry.get("start"), entry.get("end"))
+            if region is not None:
+                regions.append(region)
+    if header_only and regions:
+        raise invalid_input("class=header takes no regions.")
+    return Query(endpoint, header_only, tuple(regions))
+
+
+def region_of_param(value: str) -> Region:
+    """A slicing URL's `region=<name>:<start>-<end>` (either bound may be empty)."""
+    name, _, bounds = value.rpartition(":")
+    start, _, end = bounds.partition("-")
+    region = _region(name, start, end)
+    if region is None:
+        raise invalid_input("A region needs a reference name.")
+    return region
+
+
+# --- the file behind an id, and its index ----------------------------------------------------
+
+
+def _datafile(endpoint: str, raw_id: str) -> DataFile:
+    object_id = object_id_parse(raw_id)
+    datafile = DataFile.objects.filter(
+        pk=object_id.datafile_id,
+        dataset__accession=object_id.accession,
+        status=FileStatus.VALID,
+        index_of__isnull=True,
+    ).first()
+    if datafile is None or datafile.format != _FILE_FORMATS[endpoint]:
+        raise HtsgetError(
+            "NotFound", f"There is no {endpoint} object {raw_id!r} here.", http_status=404
+        )
+    return datafile
+
+
+def index_of_served(served: Servable) -> str | None:
+    """The index served with a link's file (same delivery), as an absolute path."""
+    link = SignedLink.objects.select_related("delivery_file").filter(pk=served.link_id).first()
+    if link is None:
+        return None
+    index = (
+        DeliveryFile.objects.filter(
+            delivery_id=link.delivery_file.delivery_id,
+            datafile__index_of_id=link.delivery_file.datafile_id,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if index is None:
+        return None
+    return str(resolve_data_path(index.served_path).absolute)
+
+
+def open_served(endpoint: str, served: Servable) -> Any:
+    """The pysam file of a served link (with its delivered index)."""
+    index = index_of_served(served)
+    if endpoint == READS:
+        return pysam.AlignmentFile(str(served.path), "rb", index_filename=index)
+    return pysam.VariantFile(str(served.path), index_filename=index)
+
+
+def references(handle: Any) -> dict[str, int]:
+    """Reference names and lengths in a file's header."""
+    if isinstance(handle, pysam.AlignmentFile):
+        return dict(zip(handle.references, handle.lengths, strict=True))
+    return {name: (contig.length or 2**31) for name, contig in handle.header.contigs.items()}
+
+
+def check_regions(query: Query, names: dict[str, int]) -> None:
+    for region in query.regions:
+        if region.name not in names:
+            raise HtsgetError(
+                "NotFound",
+                f"The file has no reference named {region.name!r}.",
+                http_status=404,
+            )
+        length = names[region.name]
+        if region.start is not None and region.start >= length:
+            raise invalid_range(
+                f"start ({region.start}) is past the end of {region.name} ({length})."
+            )
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    format: str
+    url: str
+
+    def as_htsget(self) -> dict[str, Any]:
+        return {"htsget": {"format": self.format, "urls": [{"url": self.url}]}}
+
+
+def _link_parts(access: AccessUrl) -> tuple[str, str]:
+    """(token, file name) of a signed download link."""
+    parts = urlsplit(access.url).path.rstrip("/").split("/")
+    if len(parts) < 3 or parts[-3] != "download":
+        raise HtsgetError(
+            "Unavailable",
+            "This portal serves its files from object storage, which cannot slice a region: "
+            "fetch the whole file through DRS instead.",
+            http_status=503,
+        )
+    return parts[-2], parts[-1]
+
+
+def ticket(
+    caller: Caller, endpoint: str, raw_id: str, query: Query, *, base_url: str
+) -> Ticket | Preparing | NeedsDelivery:
+    """The ticket for the caller's own delivery of the object, or the delivery still being
+    (or to be) prepared."""
+    _datafile(endpoint, raw_id)
+    found = drs_access(caller, object_id_parse(raw_id), ACCESS_ID, base_url=base_url)
+    if not isinstance(found, AccessUrl):
+        return found
+    token, name = _link_parts(found)
+    served = link_for_download(token, name)
+    if query.regions:
+        with open_served(endpoint, served) as handle:
+            check_regions(query, references(handle))
+    params: list[tuple[str, str]] = []
+    if query.header_only:
+        params.append(("class", "header"))
+    params.extend(("region", region.as_param()) for region in query.regions)
+    path = reverse("access:slice", kwargs={"token": token, "filename": name})
+    url = f"{base_url}{path}"
+    if params:
+        url += "?" + urlencode(params)
+    return Ticket(FORMATS[endpoint], url)
+
+
+def slice_file(endpoint: str, served: Servable, header_only: bool, regions: list[Region]) -> Path:
+    """Writes the header, or the records overlapping the regions (all of them when none),
+    to a temporary file; the caller streams and removes it."""
+    suffix = ".bam" if endpoint == READS else ".vcf.gz"
+    handle, name = tempfile.mkstemp(prefix="htsget-", suffix=suffix)
+    os.close(handle)
+    with open_served(endpoint, served) as source:
+        names = references(source)
+        check_regions(Query(endpoint, header_only, tuple(regions)), names)
+        if endpoint == READS:
+            out: Any = pysam.AlignmentFile(name, "wb", template=source)
+        else:
+            out = pysam.VariantFile(name, "wz", header=source.header)
+        with out:
+            if header_only:
+                pass
+            elif not regions:
+                records = source.fetch(until_eof=True) if endpoint == READS else iter(source)
+                for record in records:
+                    out.write(record)
+            else:
+                for region in regions:
+                    for record in source.fetch(region.name, region.start, region.end):
+                        out.write(record)
+    return Path(name)
