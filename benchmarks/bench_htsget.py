@@ -117,11 +117,11 @@ def slicing() -> tuple[float, float, int]:
 
 def main() -> None:
     load_start = loadavg()
-    ours, theirs, records = slicing()
     psql(f"CREATE DATABASE {bench_drs.DB_NAME}")
     server = None
     try:
         ticket_path, token = setup()
+        ours, theirs, records = slicing()
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
