@@ -3,13 +3,14 @@
 
 Tickets: the demo data of `seed_demo` on a PostgreSQL database of its own (production
 settings: DEBUG off), a personal API token of the holder of the demo's active grant, one of
-that grant's BAMs prepared once through htsget itself (503 while the delivery is prepared
+that grant's BAMs or VCFs (the demo grant's is the cohort VCF, a consent-filtered copy)
+prepared once through htsget itself (503 while the delivery is prepared
 in-process, then 200). gunicorn (2 sync workers) on 127.0.0.1 is loaded by wrk (16
-connections) with `GET /ga4gh/htsget/v1/reads/{id}?referenceName=chr1&start=0&end=10000`
+connections) with `GET /ga4gh/htsget/v1/{reads|variants}/{id}?referenceName=chr1&start=0&end=10000`
 (every request authenticated; grant, consent and link checked; the file's header read by
 pysam to check the reference) and the trivial view `/healthz` as the reference.
-Slicing: the slicing endpoint's own code (`slice_file`: pysam fetch of the region written to
-a BAM) on a synthetic BAM of 400,000 reads, against `samtools view -b` of the same region of
+Slicing: the slicing endpoint's own code (`slice_file`: `pysam.samtools.view -b` in-process
+for a BAM region) on a synthetic BAM of 400,000 reads, against `samtools view -b` of the same region of
 the same file (the byte-range alternative would cost about what serving those bytes costs).
 """
 
@@ -35,7 +36,8 @@ REGION = ("chr1", 1_000_000, 3_000_000)
 
 
 def setup() -> tuple[str, str]:
-    """The demo data, a token, and one BAM prepared through htsget: (ticket path, token)."""
+    """The demo data, a token, and one BAM or VCF prepared through htsget: (ticket path,
+    token)."""
     import django
 
     django.setup()
@@ -58,11 +60,14 @@ def setup() -> tuple[str, str]:
         token = bench_drs._token(grant.grantee)
         auth = {"Authorization": f"Bearer {token}"}
         files = grant.dataset.files.filter(
-            status=FileStatus.VALID, index_of=None, format=DataFileFormat.BAM
+            status=FileStatus.VALID,
+            index_of=None,
+            format__in=[DataFileFormat.BAM, DataFileFormat.VCF_GZ],
         )
         for datafile in files.order_by("pk"):
+            endpoint = "reads" if datafile.format == DataFileFormat.BAM else "variants"
             path = (
-                f"/ga4gh/htsget/v1/reads/{grant.dataset.accession}-{datafile.pk}"
+                f"/ga4gh/htsget/v1/{endpoint}/{grant.dataset.accession}-{datafile.pk}"
                 "?referenceName=chr1&start=0&end=10000"
             )
             first = client.get(path, headers=auth)
@@ -71,7 +76,8 @@ def setup() -> tuple[str, str]:
                 log(f"{path} ready: {first.status_code}, then 200")
                 connections.close_all()
                 return path, token
-    raise SystemExit("no BAM of an active grant could be prepared through htsget")
+            log(f"{path}: {first.status_code}, then {ready.status_code} {ready.content[:300]!r}")
+    raise SystemExit("no BAM or VCF of an active grant could be prepared through htsget")
 
 
 def _best(seconds: list[float]) -> float:
@@ -134,7 +140,7 @@ def main() -> None:
         bearer = f"Authorization: Bearer {token}"
         pages = [
             ("trivial view `/healthz` (reference)", base + "/healthz", ()),
-            ("htsget ticket `/reads/{id}?referenceName=chr1&…`", base + ticket_path, (bearer,)),
+            (f"htsget ticket `{ticket_path.split('/v1')[1]}`", base + ticket_path, (bearer,)),
         ]
         results: dict[str, tuple[float, float]] = {}
         for _ in range(2):
