@@ -251,6 +251,25 @@ def check_regions(query: Query, names: dict[str, int]) -> None:
             )
 
 
+# (served path, size, SHA-256) -> reference names and lengths: a served file never changes
+# under a link (link_for_download refuses one whose size moved), so its header is read once
+# per process. Bounded only to keep memory flat.
+_headers: dict[tuple[str, int, str], dict[str, int]] = {}
+_HEADERS_MAX = 1_000
+
+
+def _references_of(endpoint: str, served: Servable) -> dict[str, int]:
+    key = (str(served.path), served.size, served.sha256)
+    known = _headers.get(key)
+    if known is None:
+        with open_served(endpoint, served) as handle:
+            known = references(handle)
+        if len(_headers) >= _HEADERS_MAX:
+            _headers.clear()
+        _headers[key] = known
+    return known
+
+
 # --- tickets ---------------------------------------------------------------------------------
 
 
@@ -288,8 +307,7 @@ def ticket(
     token, name = _link_parts(found)
     served = link_for_download(token, name)
     if query.regions:
-        with open_served(endpoint, served) as handle:
-            check_regions(query, references(handle))
+        check_regions(query, _references_of(endpoint, served))
     params: list[tuple[str, str]] = []
     if query.header_only:
         params.append(("class", "header"))
