@@ -340,12 +340,22 @@ def slice_file(endpoint: str, served: Servable, header_only: bool, regions: list
         check_regions(Query(endpoint, header_only, tuple(regions)), names)
         if endpoint == READS and not header_only:
             # samtools in-process: the same overlap semantics as pysam's fetch, about three
-            # times faster than writing the records from Python (benchmarks/bench_htsget.py).
+            # times faster than writing the records from Python. Compression level 1: pysam's
+            # htslib has no libdeflate, and at the default level it took 2.7x Debian's
+            # samtools' time; at 1 about the same time for an answer ~10% larger
+            # (benchmarks/bench_htsget.py).
             index = index_of_served(served)
             source_args = ["-X", str(served.path), index] if index else [str(served.path)]
             wanted = [_samtools_region(region) for region in regions]
             pysam.samtools.view(
-                "-b", "--no-PG", "-o", name, *source_args, *wanted, catch_stdout=False
+                "-O",
+                "BAM,level=1",
+                "--no-PG",
+                "-o",
+                name,
+                *source_args,
+                *wanted,
+                catch_stdout=False,
             )
             return Path(name)
         if endpoint == READS:
