@@ -251,18 +251,19 @@ def check_regions(query: Query, names: dict[str, int]) -> None:
             )
 
 
-# (served path, size, SHA-256) -> reference names and lengths: a served file never changes
-# under a link (link_for_download refuses one whose size moved), so its header is read once
-# per process. Bounded only to keep memory flat.
-_headers: dict[tuple[str, int, str], dict[str, int]] = {}
+# (link token, file name) -> reference names and lengths of the file the link serves: a link
+# serves one file, which never changes under it (link_for_download refuses one whose size
+# moved, and the slicing endpoint checks the link and the regions again), so its header is
+# read once per process. Bounded only to keep memory flat.
+_headers: dict[tuple[str, str], dict[str, int]] = {}
 _HEADERS_MAX = 1_000
 
 
-def _references_of(endpoint: str, served: Servable) -> dict[str, int]:
-    key = (str(served.path), served.size, served.sha256)
+def _references_of(endpoint: str, token: str, name: str) -> dict[str, int]:
+    key = (token, name)
     known = _headers.get(key)
     if known is None:
-        with open_served(endpoint, served) as handle:
+        with open_served(endpoint, link_for_download(token, name)) as handle:
             known = references(handle)
         if len(_headers) >= _HEADERS_MAX:
             _headers.clear()
@@ -305,9 +306,8 @@ def ticket(
     if not isinstance(found, AccessUrl):
         return found
     token, name = _link_parts(found)
-    served = link_for_download(token, name)
     if query.regions:
-        check_regions(query, _references_of(endpoint, served))
+        check_regions(query, _references_of(endpoint, token, name))
     params: list[tuple[str, str]] = []
     if query.header_only:
         params.append(("class", "header"))
