@@ -7,8 +7,8 @@ that grant's BAMs or VCFs (the demo grant's is the cohort VCF, a consent-filtere
 prepared once through htsget itself (503 while the delivery is prepared
 in-process, then 200). gunicorn (2 sync workers) on 127.0.0.1 is loaded by wrk (16
 connections) with `GET /ga4gh/htsget/v1/{reads|variants}/{id}?referenceName=chr1&start=0&end=10000`
-(every request authenticated; grant, consent and link checked; the file's header read by
-pysam to check the reference) and the trivial view `/healthz` as the reference.
+(every request authenticated; grant, consent and link checked; the reference checked against
+the file's header, read once per link) and the trivial view `/healthz` as the reference.
 Slicing: the slicing endpoint's own code (`slice_file`: `pysam.samtools.view -b` in-process
 for a BAM region) on a synthetic BAM of 400,000 reads, against `samtools view -b` of the same region of
 the same file (the byte-range alternative would cost about what serving those bytes costs).
