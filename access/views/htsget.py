@@ -180,6 +180,7 @@ class ServiceInfoApi(HtsgetApi):
             }
         )
 
+    @extend_schema(exclude=True)
     def post(self, request: Request, object_id: str = "") -> Response:  # type: ignore[override]
         raise drf_exceptions.MethodNotAllowed("POST")
 

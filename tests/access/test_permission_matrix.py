@@ -342,6 +342,10 @@ MATRIX: dict[str, list[Probe]] = {
     "access:download": [
         Probe("get", _bad_link, (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
     ],
+    # htsget's slicing URL: the signed link is the credential, as for a download.
+    "access:slice": [
+        Probe("get", _bad_link, (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
+    ],
     # --- API ---
     "access_api:requests": [
         Probe("get", _none, API_SIGNED_IN),
