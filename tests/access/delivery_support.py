@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,11 @@ def withdraw(participant: Participant, level: str = WithdrawalLevel.NO_USE) -> N
         channel=Channel.WEB,
         expected_sequence=CurrentConsent.objects.get(participant=participant).sequence,
     )
+
+
+def bcftools_genotypes(path: Path, samples: list[str] | None = None) -> str:
+    """Debian's bcftools (not the code under test) printing every record's genotypes."""
+    command = ["bcftools", "query", "-H", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n"]
+    if samples:
+        command += ["-s", ",".join(samples)]
+    return subprocess.run([*command, str(path)], check=True, capture_output=True, text=True).stdout

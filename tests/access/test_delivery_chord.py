@@ -9,9 +9,7 @@ same chord across real worker processes, one of them killed mid-build.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +26,7 @@ from access.services.deliveries import (
 )
 from access.tasks import prepare_delivery_task
 from portal.models import User
-from tests.access.delivery_support import MIXED_VCF_SAMPLES, World, add_file
+from tests.access.delivery_support import MIXED_VCF_SAMPLES, World, add_file, bcftools_genotypes
 
 CONSENTING = ["S000", "S001", "S002", "S003", "S004", "S005"]
 SIX_HASH = hashlib.sha256(b"S000\nS001\nS002\nS003\nS004\nS005").hexdigest()
@@ -71,14 +69,6 @@ def queued(
     )
 
 
-def _genotypes(path: Path, samples: list[str] | None = None) -> str:
-    """Debian's bcftools (not the code under test) printing every record's genotypes."""
-    command = ["bcftools", "query", "-H", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n"]
-    if samples:
-        command += ["-s", ",".join(samples)]
-    return subprocess.run([*command, str(path)], check=True, capture_output=True, text=True).stdout
-
-
 def test_a_copy_is_planned_as_one_piece_per_region(
     queued: Queued, delivery_world: World, sources: Any
 ) -> None:
@@ -110,7 +100,7 @@ def test_the_chord_builds_the_pieces_and_joins_them_into_the_served_copy(
     served = delivery.files.get(is_index=False)
     copy = delivery_world.root / served.served_path
     assert served.served_path == f"derivatives/{mixed.sha256}.{SIX_HASH}.vcf.gz"
-    assert _genotypes(copy) == _genotypes(sources.vcf_mixed, CONSENTING)
+    assert bcftools_genotypes(copy) == bcftools_genotypes(sources.vcf_mixed, CONSENTING)
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == served.sha256
     # Only the copy and its index remain: the pieces' folder is gone.
     assert sorted(p.name for p in (delivery_world.root / "derivatives").iterdir()) == [
@@ -130,7 +120,7 @@ def test_the_join_builds_a_piece_the_chord_lost(
     copy_join(build=build)
 
     copy = delivery_world.root / build.target
-    assert _genotypes(copy) == _genotypes(sources.vcf_mixed, CONSENTING)
+    assert bcftools_genotypes(copy) == bcftools_genotypes(sources.vcf_mixed, CONSENTING)
     assert not build.piece(0).parent.exists()
     # A join run again (a redelivered callback) finds the copy and does nothing.
     before = copy.stat().st_mtime_ns

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from access.services import delivery_request
 from datasets import synthetic
 from portal.celery import app as celery_app
 from portal.models import AuditEvent, User
-from tests.access.delivery_support import add_file
+from tests.access.delivery_support import add_file, bcftools_genotypes
 from tests.conftest import WorkerProcess, start_celery_worker, stop_celery_worker, wait_for
 
 pytestmark = [
@@ -95,14 +94,6 @@ def placed(
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _genotypes(path: Path, samples: list[str] | None = None) -> str:
-    """Debian's bcftools (not the code under test) printing every record's genotypes."""
-    command = ["bcftools", "query", "-H", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%GT]\n"]
-    if samples:
-        command += ["-s", ",".join(samples)]
-    return subprocess.run([*command, str(path)], check=True, capture_output=True, text=True).stdout
-
-
 def _pieces_run_by(worker: WorkerProcess) -> set[str]:
     """Ids of the build_piece_task runs a worker's log shows as succeeded."""
     found = re.compile(r"Task access\.tasks\.build_piece_task\[([0-9a-f-]+)\] succeeded")
@@ -125,7 +116,7 @@ def _assert_delivered_once(delivery: Delivery, big_vcf: Path, logs: str) -> None
     assert ready.count() == 1
     served = delivery.files.get(is_index=False)
     copy = Path(settings.CUSTODIAN_DATA_ROOT) / served.served_path
-    assert _genotypes(copy) == _genotypes(big_vcf, CONSENTING)
+    assert bcftools_genotypes(copy) == bcftools_genotypes(big_vcf, CONSENTING)
     response = Client().get(link_url(links.get(delivery_file__is_index=False)))
     body = b"".join(response.streaming_content)
     assert (
