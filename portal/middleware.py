@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from portal.audit import request_id_var
+from portal.oidc import MFA_SESSION_KEY
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -33,7 +34,15 @@ class RequestIdMiddleware:
 
 
 # Pages a signed-in user without a verified second factor may still reach.
-_OTP_EXEMPT_PREFIXES = ("/account/otp/", "/account/sign-out/", "/static/", "/healthz")
+# Signing in again through the provider too (linking a login is not exempt: see sso_callback).
+_OTP_EXEMPT_PREFIXES = (
+    "/account/otp/",
+    "/account/sign-out/",
+    "/account/sso/start/",
+    "/account/sso/callback/",
+    "/static/",
+    "/healthz",
+)
 
 
 class RequireOtpMiddleware:
@@ -55,4 +64,24 @@ class RequireOtpMiddleware:
             and not request.path.startswith(("/api/", "/ga4gh/"))
         ):
             return redirect("portal:otp")
+        return self.get_response(request)
+
+
+class ProviderMfaMiddleware:
+    """A session the single sign-on provider opened with several factors (portal/oidc.py)
+    counts as verified, exactly as if the authenticator code had been entered: every check of
+    django-otp's `is_verified()` (the page middleware above, the API's session
+    authentication) then lets it through. Runs after django-otp's middleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        mfa_user_id = request.session.get(MFA_SESSION_KEY)
+        if mfa_user_id is not None:
+            user = request.user
+            # Signing out or in as someone else flushes the session; the id check is a
+            # second guard, so the key can never vouch for another person.
+            if user.is_authenticated and user.pk == mfa_user_id:
+                user.is_verified = lambda: True  # type: ignore[method-assign,union-attr]
         return self.get_response(request)

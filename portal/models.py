@@ -215,3 +215,35 @@ class ApiToken(models.Model):
 
     def allows(self, scope: str) -> bool:
         return SCOPE_RANK[ApiTokenScope(self.scope)] >= SCOPE_RANK[ApiTokenScope(scope)]
+
+
+class OidcIdentity(models.Model):
+    """A person's login at an OpenID Connect provider, linked to their account.
+
+    The provider's `sub` is the only stable name it gives a person (an email address can change
+    hands), so a sign-in finds its account by (issuer, subject) first. One login per provider
+    per account, one account per login.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    # OpenID Connect Core 1.0, 2: at most 255 ASCII characters.
+    subject = models.CharField(max_length=255)
+    # The provider's address for the person when linked, shown on the account page.
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["created_at", "pk"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="portal_oidcidentity_one_account"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "issuer"], name="portal_oidcidentity_one_per_provider"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -9,7 +9,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from portal.exceptions import NotFoundError
-from portal.models import ApiToken, User
+from portal.models import ApiToken, OidcIdentity, User
 from portal.tokens import password_stamp
 
 
@@ -78,3 +78,8 @@ def api_token_state(token: ApiToken, *, now: datetime | None = None) -> str:
     """active, revoked, expired, password_changed or account_inactive."""
     refusal = api_token_refusal(token, now=now)
     return API_TOKEN_STATES[refusal[0] if refusal else None]
+
+
+def oidc_identities_of(user: User) -> QuerySet[OidcIdentity]:
+    """The provider logins linked to the person's account."""
+    return OidcIdentity.objects.filter(user=user).order_by("created_at", "pk")

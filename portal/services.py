@@ -1,5 +1,5 @@
 """Writes on accounts: registration, invitations, activation, roles, password reset, API
-tokens."""
+tokens, single sign-on."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ from django.utils.translation import gettext as _
 
 from portal.audit import audit_log
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
-from portal.models import ROLE_PRIORITY, ApiToken, ApiTokenScope, Role, User, normalize_email
+from portal.models import (
+    ROLE_PRIORITY,
+    ApiToken,
+    ApiTokenScope,
+    OidcIdentity,
+    Role,
+    User,
+    normalize_email,
+)
+from portal.oidc import ProviderClaims
+from portal.oidc import provider_name as oidc_provider_name
 from portal.selectors import api_tokens_active
 from portal.tasks import send_email_task
 from portal.tokens import (
@@ -413,3 +423,182 @@ def api_tokens_revoke_all(*, actor: User | None, user: User, reason: str) -> int
                 after={"tokens": count, "reason": reason},
             )
     return count
+
+
+class OidcActions:
+    SIGN_IN = "user.oidc_sign_in"
+    LINK = "user.oidc_link"
+    UNLINK = "user.oidc_unlink"
+
+
+def _oidc_refusal(message: str, code: str, http_status: int = 403) -> AccountError:
+    return AccountError(message, code=code, http_status=http_status)
+
+
+def _oidc_link_write(*, user: User, claims: ProviderClaims, how: str) -> OidcIdentity:
+    """Store the link (the caller holds the user's row lock), refusing a login already linked
+    to another account or an account already linked to another login of this provider."""
+    name = oidc_provider_name()
+    if OidcIdentity.objects.filter(user=user, issuer=claims.issuer).exists():
+        raise _oidc_refusal(
+            _(
+                "Your Custodian account is linked to another %(name)s login already. Unlink "
+                "it on your account page first, or sign in with that login."
+            )
+            % {"name": name},
+            "sign_on_other_login",
+            409,
+        )
+    try:
+        with transaction.atomic():
+            identity = OidcIdentity.objects.create(
+                user=user,
+                issuer=claims.issuer,
+                subject=claims.subject,
+                email=normalize_email(claims.email) if claims.email else "",
+            )
+    except IntegrityError as exc:
+        # The same login was linked to another account a moment ago.
+        raise _oidc_refusal(
+            _("This %(name)s login is linked to another Custodian account.") % {"name": name},
+            "sign_on_linked_elsewhere",
+            409,
+        ) from exc
+    audit_log(
+        actor=user,
+        action=OidcActions.LINK,
+        target=user,
+        after={"issuer": claims.issuer, "subject": claims.subject, "how": how},
+    )
+    return identity
+
+
+def _oidc_account_for_email(claims: ProviderClaims) -> tuple[User, str]:
+    """The account a verified address belongs to, or a new researcher's account."""
+    email = normalize_email(claims.email)
+    user = User.objects.select_for_update().filter(email=email).first()
+    if user is not None:
+        return user, "verified_email"
+    if not settings.CUSTODIAN_OIDC_CREATE_ACCOUNTS:
+        raise _oidc_refusal(
+            _(
+                "There is no Custodian account for %(email)s. Researchers can register; "
+                "committee members and participants are invited by a data steward. If your "
+                "account uses another address, sign in with it and link your %(name)s login "
+                "on your account page."
+            )
+            % {"email": email, "name": oidc_provider_name()},
+            "sign_on_no_account",
+        )
+    # Like a registration whose address is confirmed: a researcher, never another role.
+    user = _create_user(
+        email=email,
+        full_name=claims.name or email.partition("@")[0],
+        role=Role.RESEARCHER,
+        is_active=True,
+        email_verified=True,
+    )
+    audit_log(
+        actor=None,
+        action=UserActions.REGISTER,
+        target=user,
+        after={"role": Role.RESEARCHER, "via": "oidc", "issuer": claims.issuer},
+    )
+    return user, "new_account"
+
+
+def oidc_sign_in(*, claims: ProviderClaims) -> User:
+    """The account a provider's login opens.
+
+    1. a stored link (issuer, subject) names it; 2. else an address the provider says it
+    verified names it (or, when allowed, a new researcher's account), and the link is stored;
+    3. anything else is refused with what to do instead; 4. an inactive account is refused;
+    5. the sign-in is audited (with whether the provider asserted several factors).
+    """
+    name = oidc_provider_name()
+    with transaction.atomic(durable=True):
+        identity = (
+            OidcIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=claims.issuer, subject=claims.subject)
+            .first()
+        )
+        if identity is not None:
+            user, matched_by = identity.user, "link"
+        elif claims.email and claims.email_verified:
+            user, matched_by = _oidc_account_for_email(claims)
+        else:
+            raise _oidc_refusal(
+                _(
+                    "%(name)s has not confirmed your email address, so we cannot tell which "
+                    "Custodian account is yours. Sign in with your Custodian email and "
+                    "password, then choose “Link your %(name)s login” on your account page: "
+                    "from then on %(name)s signs you in."
+                )
+                % {"name": name},
+                "sign_on_unverified_email",
+            )
+        if not user.is_active:
+            raise _oidc_refusal(
+                _(
+                    "The Custodian account for %(email)s is not active: it was deactivated, "
+                    "or its invitation or email confirmation is not completed yet."
+                )
+                % {"email": user.email},
+                "sign_on_inactive",
+            )
+        if identity is None:
+            identity = _oidc_link_write(user=user, claims=claims, how=matched_by)
+        identity.last_used_at = timezone.now()
+        identity.save(update_fields=["last_used_at"])
+        audit_log(
+            actor=user,
+            action=OidcActions.SIGN_IN,
+            target=user,
+            after={
+                "issuer": claims.issuer,
+                "subject": claims.subject,
+                "matched_by": matched_by,
+                "mfa": claims.mfa,
+            },
+        )
+    return user
+
+
+def oidc_identity_link(*, actor: User, claims: ProviderClaims) -> OidcIdentity:
+    """Link the provider's login to the signed-in person's own account (whatever address
+    the provider has, verified or not: the person proved both by signing in to each)."""
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        existing = OidcIdentity.objects.filter(issuer=claims.issuer, subject=claims.subject).first()
+        if existing is not None and existing.user_id == user.pk:
+            return existing
+        if existing is not None:
+            raise _oidc_refusal(
+                _(
+                    "This %(name)s login is linked to another Custodian account. Sign in "
+                    "with that account and unlink it there first."
+                )
+                % {"name": oidc_provider_name()},
+                "sign_on_linked_elsewhere",
+                409,
+            )
+        return _oidc_link_write(user=user, claims=claims, how="account_page")
+
+
+def oidc_identity_unlink(*, actor: User, identity_id: int) -> OidcIdentity:
+    """The owner removes a link; the provider then signs them in only by a verified address."""
+    with transaction.atomic(durable=True):
+        identity = (
+            OidcIdentity.objects.select_for_update().filter(pk=identity_id, user=actor).first()
+        )
+        if identity is None:
+            raise NotFoundError(_("There is no such linked login among yours."))
+        identity.delete()
+        audit_log(
+            actor=actor,
+            action=OidcActions.UNLINK,
+            target=actor,
+            after={"issuer": identity.issuer, "subject": identity.subject},
+        )
+    return identity

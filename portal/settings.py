@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.middleware.ProviderMfaMiddleware",
     "portal.middleware.RequireOtpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -191,6 +192,40 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+
+# Single sign-on through one OpenID Connect provider (portal/oidc.py); off while no issuer is
+# set. Its endpoints come from the issuer's discovery document when someone first uses it, so
+# the portal starts while the provider is down.
+CUSTODIAN_OIDC_ISSUER = (env("CUSTODIAN_OIDC_ISSUER", "") or "").strip()
+CUSTODIAN_OIDC_CLIENT_ID = env("CUSTODIAN_OIDC_CLIENT_ID", "") or ""
+CUSTODIAN_OIDC_CLIENT_SECRET = env("CUSTODIAN_OIDC_CLIENT_SECRET", "") or ""
+if CUSTODIAN_OIDC_ISSUER:
+    if not (CUSTODIAN_OIDC_CLIENT_ID and CUSTODIAN_OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "CUSTODIAN_OIDC_ISSUER is set: set CUSTODIAN_OIDC_CLIENT_ID and "
+            "CUSTODIAN_OIDC_CLIENT_SECRET (or CUSTODIAN_OIDC_CLIENT_SECRET_FILE) too"
+        )
+    if not CUSTODIAN_OIDC_ISSUER.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ImproperlyConfigured(
+            f"CUSTODIAN_OIDC_ISSUER={CUSTODIAN_OIDC_ISSUER} must be an https:// URL"
+        )
+# The provider's name on the buttons ("Sign in with LS Login"); by default its host name.
+CUSTODIAN_OIDC_NAME = env("CUSTODIAN_OIDC_NAME", "") or ""
+# ID tokens asserting any of these `acr` or `amr` values count as a second factor: committee
+# members and stewards are then not asked for their authenticator code in that session.
+CUSTODIAN_OIDC_MFA_ACR = env_list("CUSTODIAN_OIDC_MFA_ACR", "https://refeds.org/profile/mfa")
+CUSTODIAN_OIDC_MFA_AMR = env_list("CUSTODIAN_OIDC_MFA_AMR", "mfa")
+# A verified email address without an account becomes a researcher's account, as if the person
+# had registered (never any other role); 0 leaves sign-on to existing accounts.
+CUSTODIAN_OIDC_CREATE_ACCOUNTS = env_bool("CUSTODIAN_OIDC_CREATE_ACCOUNTS", True)
+CUSTODIAN_OIDC_SCOPES = env("CUSTODIAN_OIDC_SCOPES", "openid email profile") or "openid"
+# mozilla-django-oidc's fixed settings; the client, scopes and endpoints are given to it per use
+# (portal/oidc.py), so that a provider found by discovery needs no restart.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "portal:sso_callback"
+OIDC_TIMEOUT = 10
 
 # django-guardian: no anonymous user row, no monkey patching of the user model.
 ANONYMOUS_USER_NAME = None

@@ -31,6 +31,10 @@ portal_patterns = (
             name="password_reset_confirm",
         ),
         path("account/otp/", views.otp, name="otp"),
+        path("account/sso/start/", views.sso_start, name="sso_start"),
+        path("account/sso/callback/", views.sso_callback, name="sso_callback"),
+        path("account/sso/link/", views.sso_link, name="sso_link"),
+        path("account/sso/<int:identity_id>/unlink/", views.sso_unlink, name="sso_unlink"),
     ],
     "portal",
 )

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import services
+from portal import oidc, services
 from portal.exceptions import PROBLEM_CONTENT_TYPE, NotFoundError, PortalError, problem
 from portal.forms import (
     ApiTokenForm,
@@ -32,7 +32,7 @@ from portal.forms import (
     SignInForm,
 )
 from portal.models import ApiToken, Role, User, normalize_email
-from portal.selectors import api_token_of, api_token_state, api_tokens_of
+from portal.selectors import api_token_of, api_token_state, api_tokens_of, oidc_identities_of
 
 HOME_BY_ROLE = {
     Role.PARTICIPANT: "consent:home",
@@ -98,7 +98,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/sign_in.html",
-        {"form": form, "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "next": request.GET.get("next", ""),
+            "sso_name": oidc.provider_name() if oidc.enabled() else "",
+        },
         status=400 if form.errors else 200,
     )
 
@@ -257,6 +261,8 @@ def _account_page(
             "tokens": tokens,
             "new_token": new_token,
             "require_otp": settings.CUSTODIAN_REQUIRE_OTP,
+            "sso_name": oidc.provider_name() if oidc.enabled() else "",
+            "sso_identities": oidc_identities_of(owner),
         },
         status=status,
     )
@@ -304,6 +310,91 @@ def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
             request,
             _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name},
         )
+    return redirect("portal:account")
+
+
+def _sso_enabled_or_404() -> None:
+    if not oidc.enabled():
+        raise Http404("Single sign-on is not configured.")
+
+
+def _sso_error(request: HttpRequest, exc: PortalError) -> HttpResponse:
+    return render(
+        request,
+        "portal/sso_error.html",
+        {"message": exc.message, "sso_name": oidc.provider_name()},
+        status=exc.http_status,
+    )
+
+
+@require_GET
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """Sign in through the OpenID Connect provider (`next` as on the sign-in page)."""
+    _sso_enabled_or_404()
+    try:
+        return oidc.authorization_redirect(request)
+    except PortalError as exc:
+        return _sso_error(request, exc)
+
+
+@login_required
+@require_POST
+def sso_link(request: HttpRequest) -> HttpResponse:
+    """Sign in at the provider to link that login to this account."""
+    _sso_enabled_or_404()
+    try:
+        return oidc.authorization_redirect(request, link_user=request.user)  # type: ignore[arg-type]
+    except PortalError as exc:
+        return _sso_error(request, exc)
+
+
+@require_GET
+def sso_callback(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the browser back: sign in, or link the login."""
+    _sso_enabled_or_404()
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        answer = oidc.callback(request)
+        if answer.link_user_id is not None:
+            # Linking lets this login stand in for the authenticator code when the provider
+            # asserts several factors, so only a fully signed-in owner may link.
+            if user.pk != answer.link_user_id or (
+                settings.CUSTODIAN_REQUIRE_OTP and user.needs_otp and not user.is_verified()
+            ):
+                raise oidc.SignOnError(
+                    _("Sign in to your account again, then link your %(name)s login.")
+                    % {"name": oidc.provider_name()},
+                    code="sign_on_link_session",
+                )
+            services.oidc_identity_link(actor=user, claims=answer.claims)
+            messages.success(
+                request,
+                _("Your %(name)s login is linked: you can sign in with it from now on.")
+                % {"name": oidc.provider_name()},
+            )
+            return redirect("portal:account")
+        user = services.oidc_sign_in(claims=answer.claims)
+    except PortalError as exc:
+        return _sso_error(request, exc)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if answer.claims.mfa:
+        request.session[oidc.MFA_SESSION_KEY] = user.pk
+    return redirect(answer.next_url or "portal:home")
+
+
+@login_required
+@require_POST
+def sso_unlink(request: HttpRequest, identity_id: int) -> HttpResponse:
+    owner: User = request.user  # type: ignore[assignment]
+    try:
+        services.oidc_identity_unlink(actor=owner, identity_id=identity_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    messages.success(
+        request,
+        _("Your %(name)s login is unlinked from this account.")
+        % {"name": oidc.provider_name() or _("single sign-on")},
+    )
     return redirect("portal:account")
 
 
