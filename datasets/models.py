@@ -260,3 +260,66 @@ class Sample(models.Model):
 
     def __str__(self) -> str:
         return self.sample_id
+
+
+class VariantIndexStatus(models.TextChoices):
+    BUILDING = "building", "Being built"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class VariantIndex(models.Model):
+    """The beacon's index of one released VCF.gz/BCF file: its variants and their carriers.
+
+    Built once when the dataset is released. Consent never changes it: who may be counted is
+    decided at query time (sample -> participant -> current consent), so a withdrawal takes
+    effect on the next query without touching these rows.
+    """
+
+    file = models.OneToOneField(DataFile, on_delete=models.CASCADE, related_name="variant_index")
+    status = models.CharField(
+        max_length=10, choices=VariantIndexStatus.choices, default=VariantIndexStatus.BUILDING
+    )
+    # Copied from the file when the build starts: queries filter on it without a join.
+    assembly = models.CharField(max_length=20, blank=True)
+    # The Sample primary key of each sample column of the file, in column order: bit i of a
+    # variant's carrier bitmap is sample_pks[i].
+    sample_pks = models.JSONField(default=list, blank=True)
+    variant_count = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "variant index"
+        verbose_name_plural = "variant indexes"
+
+    def __str__(self) -> str:
+        return f"variant index of {self.file_id} ({self.status})"
+
+
+class Variant(models.Model):
+    """One alternate allele at one position of an indexed file, with the columns carrying it.
+
+    `carriers` is a bitmap over the file's sample columns (see VariantIndex.sample_pks):
+    313 bytes at 2,504 samples, chosen over an int[] of sample ids and over one row per
+    carrier by measurement (docs/beacon.md).
+    """
+
+    index = models.ForeignKey(VariantIndex, on_delete=models.CASCADE, related_name="variants")
+    chrom = models.CharField(max_length=64)
+    position = models.PositiveIntegerField("VCF POS (1-based)")
+    ref = models.TextField()
+    alt = models.TextField()
+    kind = models.CharField(max_length=4)
+    carrier_count = models.PositiveIntegerField()
+    carriers = models.BinaryField()
+
+    class Meta:
+        indexes: ClassVar = [
+            # Sequence and range queries both look up (chromosome, position) first.
+            models.Index(fields=["chrom", "position"], name="datasets_variant_locus"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chrom}:{self.position} {self.ref}>{self.alt}"

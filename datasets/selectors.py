@@ -14,6 +14,7 @@ from consent.duo import Obligation
 from consent.models import ConsentStatus
 from datasets import genomics
 from datasets.conditions import TermText, conditions_obligations, conditions_text
+from datasets.genomics.variants import normalise_chrom
 from datasets.models import (
     Committee,
     CommitteeKind,
@@ -23,6 +24,9 @@ from datasets.models import (
     FileStatus,
     LinkStatus,
     Sample,
+    Variant,
+    VariantIndex,
+    VariantIndexStatus,
 )
 from datasets.paths import (
     DataPathError,
@@ -330,3 +334,100 @@ def addable_files(dataset: Dataset) -> tuple[list[ListedFile], int, bool]:
     ]
     already = sum(1 for f in listing if f.path in registered)
     return addable, already, truncated
+
+
+# --- the beacon's variant index ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """A ready variant index of a released dataset's file, as the beacon queries it."""
+
+    index_id: int
+    dataset_id: int
+    accession: str
+    title: str
+    assembly: str
+    samples: int
+    contigs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FoundVariant:
+    index_id: int
+    chrom: str
+    position: int
+    ref: str
+    alt: str
+    kind: str
+    carrier_count: int
+    carriers: bytes
+
+
+def beacon_files(assembly: str | None = None) -> list[IndexedFile]:
+    """Ready indexes of released datasets (of one assembly if named), by accession."""
+    indexes = VariantIndex.objects.filter(
+        status=VariantIndexStatus.READY, file__dataset__status=DatasetStatus.RELEASED
+    )
+    if assembly is not None:
+        indexes = indexes.filter(assembly=assembly)
+    rows = indexes.order_by("file__dataset__accession", "pk").values_list(
+        "pk",
+        "file__dataset_id",
+        "file__dataset__accession",
+        "file__dataset__title",
+        "assembly",
+        "file__samples",
+        "file__contigs",
+    )
+    return [
+        IndexedFile(
+            index_id=pk,
+            dataset_id=dataset_id,
+            accession=accession,
+            title=title,
+            assembly=assembly_,
+            samples=len(samples),
+            contigs=frozenset(normalise_chrom(c["name"]) for c in contigs),
+        )
+        for pk, dataset_id, accession, title, assembly_, samples, contigs in rows
+    ]
+
+
+def index_sample_pks(index_id: int) -> list[int]:
+    """The Sample primary key of each sample column of the indexed file, in column order."""
+    found = VariantIndex.objects.filter(pk=index_id).values_list("sample_pks", flat=True).first()
+    return list(found or [])
+
+
+_VARIANT_FIELDS = ("index_id", "chrom", "position", "ref", "alt", "kind", "carrier_count")
+
+
+def _found(rows: QuerySet[Variant]) -> list[FoundVariant]:
+    return [
+        FoundVariant(**{k: row[k] for k in _VARIANT_FIELDS}, carriers=bytes(row["carriers"]))
+        for row in rows.values(*_VARIANT_FIELDS, "carriers")
+    ]
+
+
+def variants_at(
+    index_ids: list[int], *, chrom: str, position: int, ref: str, alt: str | None
+) -> list[FoundVariant]:
+    """The alleles at one position (VCF POS) with these reference bases; any alternate
+    allele when `alt` is None."""
+    rows = Variant.objects.filter(index_id__in=index_ids, chrom=chrom, position=position, ref=ref)
+    if alt is not None:
+        rows = rows.filter(alt=alt)
+    return _found(rows.order_by("index_id", "alt"))
+
+
+def variants_in(
+    index_ids: list[int], *, chrom: str, first: int, last: int, kinds: frozenset[str] | None
+) -> list[FoundVariant]:
+    """The alleles whose VCF POS is in [first, last], of the given kinds if any."""
+    rows = Variant.objects.filter(
+        index_id__in=index_ids, chrom=chrom, position__gte=first, position__lte=last
+    )
+    if kinds is not None:
+        rows = rows.filter(kind__in=sorted(kinds))
+    return _found(rows.order_by("position", "index_id", "ref", "alt"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datasets.models import DatasetStatus, FileStatus
+from datasets.models import DatasetStatus, FileStatus, VariantIndexStatus
 
 # Released datasets are what the catalogue shows and access requests name; a retired one
 # stays on record (grants and deliveries refer to it) but takes no new requests.
@@ -18,4 +18,13 @@ FILE_TRANSITIONS: dict[FileStatus, frozenset[FileStatus]] = {
     FileStatus.VALIDATING: frozenset({FileStatus.VALID, FileStatus.FAILED}),
     FileStatus.VALID: frozenset(),
     FileStatus.FAILED: frozenset({FileStatus.PENDING}),
+}
+
+# BUILDING is set before the task is queued and the task builds only an index still in it;
+# a failed build can be started again. A ready index is never rebuilt for consent changes:
+# consent is applied at query time.
+VARIANT_INDEX_TRANSITIONS: dict[VariantIndexStatus, frozenset[VariantIndexStatus]] = {
+    VariantIndexStatus.BUILDING: frozenset({VariantIndexStatus.READY, VariantIndexStatus.FAILED}),
+    VariantIndexStatus.READY: frozenset(),
+    VariantIndexStatus.FAILED: frozenset({VariantIndexStatus.BUILDING}),
 }

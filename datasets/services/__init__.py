@@ -35,6 +35,12 @@ from datasets.services.validation import (
     datafile_validation_retry,
     datafile_validation_start,
 )
+from datasets.services.variants import (
+    variant_index_build,
+    variant_index_failed,
+    variant_index_retry,
+    variant_indexes_start,
+)
 
 __all__ = [
     "CommitteeActions",
@@ -62,4 +68,8 @@ __all__ = [
     "dataset_retire",
     "samples_assign_community",
     "samples_link",
+    "variant_index_build",
+    "variant_index_failed",
+    "variant_index_retry",
+    "variant_indexes_start",
 ]

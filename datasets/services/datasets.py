@@ -20,6 +20,7 @@ from datasets.models import (
 )
 from datasets.selectors import FileChangedError, datafile_check_unchanged, dataset_files
 from datasets.services.base import DatasetError, ReleaseError, locked_draft, require_steward
+from datasets.services.variants import variant_indexes_start
 from datasets.transitions import DATASET_TRANSITIONS
 from portal.audit import audit_log
 from portal.models import User
@@ -96,7 +97,8 @@ def dataset_create(
 
 def dataset_release(*, actor: User, dataset: Dataset) -> Dataset:
     """1. lock the draft; 2. check every file is valid and unchanged and every sample is
-    linked or deliberately unlinked, reporting every problem at once; 3. release it."""
+    linked or deliberately unlinked, reporting every problem at once; 3. release it; 4. start
+    the beacon's variant index of its VCF.gz/BCF files (built by a worker after commit)."""
     require_steward(actor)
     with transaction.atomic():
         locked = locked_draft(dataset, "you can release")
@@ -137,6 +139,7 @@ def dataset_release(*, actor: User, dataset: Dataset) -> Dataset:
             actor=actor,
             extra={"released_at": timezone.now()},
         )
+        variant_indexes_start(actor=actor, dataset=locked)
     return locked
 
 
