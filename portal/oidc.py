@@ -15,6 +15,7 @@ callback must know whether the person is signing in or linking a login to their 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -42,8 +43,12 @@ logger = logging.getLogger(__name__)
 MFA_SESSION_KEY = "custodian_oidc_mfa_user"
 # How long a discovery document is trusted before it is fetched again.
 DISCOVERY_MAX_AGE = 3600.0
+# After a failed fetch, sign-ins are told the provider is down without asking it again for this
+# long (seconds).
+DISCOVERY_RETRY_AFTER = 30.0
 
 _discovered: dict[str, tuple[float, dict[str, Any]]] = {}
+_failed: dict[str, float] = {}
 _discovered_lock = threading.Lock()
 
 
@@ -82,12 +87,30 @@ def _unavailable() -> ProviderUnavailable:
 def discovery() -> dict[str, Any]:
     """The issuer's OpenID Provider Configuration, fetched once an hour at most.
 
-    A failed fetch is not cached: the next sign-in tries again."""
+    A failure is remembered for a short while, so pages that ask (the account page) do not
+    each wait for a provider that is down."""
     issuer = settings.CUSTODIAN_OIDC_ISSUER
     with _discovered_lock:
         cached = _discovered.get(issuer)
-    if cached is not None and time.monotonic() - cached[0] < DISCOVERY_MAX_AGE:
+        failed_at = _failed.get(issuer)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < DISCOVERY_MAX_AGE:
         return cached[1]
+    if failed_at is not None and now - failed_at < DISCOVERY_RETRY_AFTER:
+        raise _unavailable()
+    try:
+        document = _fetch_discovery(issuer)
+    except ProviderUnavailable:
+        with _discovered_lock:
+            _failed[issuer] = time.monotonic()
+        raise
+    with _discovered_lock:
+        _discovered[issuer] = (time.monotonic(), document)
+        _failed.pop(issuer, None)
+    return document
+
+
+def _fetch_discovery(issuer: str) -> dict[str, Any]:
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
         response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
@@ -111,14 +134,29 @@ def discovery() -> dict[str, Any]:
             issuer,
         )
         raise _unavailable()
-    with _discovered_lock:
-        _discovered[issuer] = (time.monotonic(), document)
     return document
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def form_action_sources() -> list[str]:
+    """The origins a page's form may lead to besides the portal: the "Link your login" button
+    posts to the portal, which redirects to the provider, and browsers check the redirect
+    against the page's CSP form-action."""
+    origins = {_origin(settings.CUSTODIAN_OIDC_ISSUER)}
+    # When the provider is down, the button shows a page saying so: no redirect to allow.
+    with contextlib.suppress(ProviderUnavailable):
+        origins.add(_origin(discovery()["authorization_endpoint"]))
+    return sorted(origins)
 
 
 def forget_discovery() -> None:
     with _discovered_lock:
         _discovered.clear()
+        _failed.clear()
 
 
 def library_setting(attr: str, *default: Any) -> Any:

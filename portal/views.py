@@ -253,7 +253,7 @@ def _account_page(
 ) -> HttpResponse:
     owner: User = request.user  # type: ignore[assignment]
     tokens = [(token, api_token_state(token)) for token in api_tokens_of(owner)]
-    return render(
+    response = render(
         request,
         "portal/account.html",
         {
@@ -266,6 +266,9 @@ def _account_page(
         },
         status=status,
     )
+    if oidc.enabled():
+        response._csp_update = {"form-action": oidc.form_action_sources()}  # type: ignore[attr-defined]
+    return response
 
 
 @login_required

@@ -6,6 +6,7 @@ a researcher's account."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,7 +15,7 @@ from portal.models import AuditEvent, OidcIdentity, Role, User
 from tests.browser.conftest import assert_accessible, screenshot
 from tests.browser.sso.conftest import PROVIDER_NAME, Provider, provider_sign_in, sso_sign_in
 from tests.factories import PASSWORD
-from tests.oidc_provider.server import NEWCOMER, VERIFIED_RESEARCHER
+from tests.oidc_provider.server import CLIENT_ID, NEWCOMER, VERIFIED_RESEARCHER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,10 +29,23 @@ def test_sso_researcher_signs_in_by_verified_email_and_lands_where_they_were_goi
     screenshot(page, "sso-sign-in-page")
     assert_accessible(page)
 
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()
 
     expect(page.get_by_role("heading", name="Test identity provider")).to_be_visible()
-    assert page.url.startswith(sso.issuer.removesuffix("/o") + "/accounts/login/?next=/o/authorize/")
+    authorize = parse_qs(urlsplit(next(u for u in asked if "/o/authorize/" in u)).query)
+    assert authorize["response_type"] == ["code"]
+    assert authorize["client_id"] == [CLIENT_ID]
+    assert authorize["redirect_uri"] == [f"{live_server.url}/account/sso/callback/"]
+    assert authorize["code_challenge_method"] == ["S256"]
+    assert len(authorize["code_challenge"][0]) == 43
+    assert len(authorize["state"][0]) >= 32
+    assert len(authorize["nonce"][0]) >= 32
+    assert set(authorize["scope"][0].split()) == {"openid", "email", "profile"}
+    assert page.url.startswith(
+        sso.issuer.removesuffix("/o") + "/accounts/login/?next=/o/authorize/"
+    )
     provider_sign_in(page, VERIFIED_RESEARCHER)
 
     expect(page).to_have_url(f"{live_server.url}/access/researcher/")
