@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from access.views import drs, ga4gh, htsget
+from access.views import beacon, drs, ga4gh, htsget
 
 app_name = "ga4gh"
 
@@ -43,4 +43,22 @@ urlpatterns = [
         htsget.VariantsApi.as_view(),
         name="htsget_variants",
     ),
+    # GA4GH Beacon v2: consent-aware answers (see access/beacon.py).
+    path("beacon/v2", beacon.InfoApi.as_view(), name="beacon_root"),
+    path("beacon/v2/", beacon.InfoApi.as_view(), name="beacon_root_slash"),
+    path("beacon/v2/info", beacon.InfoApi.as_view(), name="beacon_info"),
+    path("beacon/v2/service-info", beacon.ServiceInfoApi.as_view(), name="beacon_service_info"),
+    path(
+        "beacon/v2/configuration",
+        beacon.ConfigurationApi.as_view(),
+        name="beacon_configuration",
+    ),
+    path("beacon/v2/map", beacon.MapApi.as_view(), name="beacon_map"),
+    path("beacon/v2/entry_types", beacon.EntryTypesApi.as_view(), name="beacon_entry_types"),
+    path(
+        "beacon/v2/filtering_terms",
+        beacon.FilteringTermsApi.as_view(),
+        name="beacon_filtering_terms",
+    ),
+    path("beacon/v2/g_variants", beacon.GVariantsApi.as_view(), name="beacon_g_variants"),
 ]

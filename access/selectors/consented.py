@@ -9,6 +9,9 @@ the review page and the delivery task see the same answer at 100,000 samples:
   question raised, on the consent they still hold;
 - "no further use" withdrawals and suspended consents are always out; unlinked samples are
   out; a community's samples are out until its governance committee approved the request.
+
+The beacon's tiers reuse the same filters: a request's (`consenting_sample_q`) for the
+registered and controlled tiers, `public_sample_q` for anonymous queries.
 """
 
 from __future__ import annotations
@@ -220,3 +223,23 @@ def _breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
     return ConsentBreakdown(
         total=consenting + sum(counts.values()), consenting=consenting, excluded=counts
     )
+
+
+# --- the beacon's tiers --------------------------------------------------------------------------
+
+# The public tier's purpose: general research use, with no country, user or project named,
+# so only participants who allow any country and any (non-commercial) user count.
+PUBLIC_PURPOSE = ResearchPurpose(primary="GRU")
+
+
+def public_sample_q() -> Q:
+    """A filter on Sample: who an anonymous beacon query may count.
+
+    General research use approved by the matcher, consent "active" (any withdrawal, even
+    "no further contact", keeps a participant out of public answers), linked, and not a
+    community's sample (no community approves anonymous use).
+    """
+    consent = _prefixed(cohort_q(PUBLIC_PURPOSE), _CONSENT) & Q(
+        **{f"{_CONSENT}status": ConsentStatus.ACTIVE}
+    )
+    return Q(link=LinkStatus.LINKED, community__isnull=True) & consent

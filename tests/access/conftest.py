@@ -183,6 +183,7 @@ def approve_by_votes(request: AccessRequest, chair: User, member: User) -> Acces
 
 
 # Deliveries: generated genomic files in a data root of the test's own, and an approved grant.
+from tests.access.beacon_support import beacon_vcf, beacon_world  # noqa: E402, F401
 from tests.access.delivery_support import (  # noqa: E402, F401
     approved_request,
     data_root,

@@ -1,0 +1,253 @@
+"""The beacon's answers: who may be counted for the asker, and what the index says they carry.
+
+Tiers (per dataset, the highest that applies):
+
+- controlled: the asker holds an active grant for the dataset; the grant's request purpose
+  decides who counts (`consenting_sample_q`, community approvals included), and only here
+  may `record` granularity list the carriers.
+- registered: a signed-in asker's declared purpose, which is the purpose of their latest
+  access request that names a primary use (a draft is enough: writing the purpose down is
+  the declaration). Matched with the DUO matcher exactly as the committee's cohort is.
+- public: anonymous askers, and signed-in ones who have declared no purpose yet: general
+  research use, consent active with no withdrawal of any level, no community's samples.
+
+Unlinked samples never count (every tier's filter requires a linked participant); community
+samples count only where the community's committee approved the asker's request.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from access.beacon import BeaconError, Query
+from access.models import AccessRequest
+from access.selectors.consented import consenting_sample_q, public_sample_q
+from access.selectors.requests import active_grants
+from datasets.genomics.variants import bitmap_members
+from datasets.models import Sample
+from datasets.selectors import (
+    FoundVariant,
+    IndexedFile,
+    beacon_files,
+    index_sample_pks,
+    variants_at,
+    variants_in,
+)
+
+PUBLIC, REGISTERED, CONTROLLED = "public", "registered", "controlled"
+# Names every human assembly has, known even before any file of it is indexed.
+STANDARD_CHROMS = frozenset({*(str(n) for n in range(1, 23)), "X", "Y", "MT"})
+# An allele carried by fewer than this fraction of a file's samples is rare: answers about
+# rare alleles are what membership-inference attacks feed on, so they cost more budget.
+RARE_FREQUENCY = 0.01
+
+
+def rare_frequency() -> float:
+    return float(getattr(settings, "BEACON_RARE_FREQUENCY", RARE_FREQUENCY))
+
+
+@dataclass(frozen=True)
+class Scope:
+    tier: str
+    sample_q: Q
+    request: AccessRequest | None = None
+
+
+def declared_request(user: Any) -> AccessRequest | None:
+    """The signed-in asker's declared purpose: their latest request naming a primary use."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        AccessRequest.objects.filter(applicant=user)
+        .exclude(primary_use="")
+        .select_related("applicant")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Scopes:
+    default: Scope
+    controlled: dict[int, Scope]
+
+    def of(self, dataset_id: int) -> Scope:
+        return self.controlled.get(dataset_id, self.default)
+
+
+def scopes_for(user: Any) -> Scopes:
+    if not getattr(user, "is_authenticated", False):
+        return Scopes(Scope(PUBLIC, public_sample_q()), {})
+    declared = declared_request(user)
+    default = (
+        Scope(REGISTERED, consenting_sample_q(declared), declared)
+        if declared is not None
+        else Scope(PUBLIC, public_sample_q())
+    )
+    controlled: dict[int, Scope] = {}
+    for grant in active_grants(user).order_by("ends_on"):
+        # The grant ending last wins where two cover the same dataset.
+        controlled[grant.dataset_id] = Scope(
+            CONTROLLED, consenting_sample_q(grant.request), grant.request
+        )
+    return Scopes(default, controlled)
+
+
+@functools.lru_cache(maxsize=512)
+def _columns(index_id: int) -> tuple[int, ...]:
+    # A READY index never changes (READY is final), so its column map is cached for good.
+    return tuple(index_sample_pks(index_id))
+
+
+@dataclass
+class DatasetAnswer:
+    file: IndexedFile
+    tier: str
+    variants: list[FoundVariant] = field(default_factory=list)
+    carriers: dict[int, int] = field(default_factory=dict)  # sample pk -> participant id
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.variants)
+
+
+@dataclass
+class Answer:
+    query: Query
+    default_tier: str
+    datasets: list[DatasetAnswer]
+    rare: bool
+    found: int  # alleles found in the index before any consent filter
+
+    @property
+    def exists(self) -> bool:
+        return any(d.exists for d in self.datasets)
+
+    @property
+    def variant_count(self) -> int:
+        return len({(v.chrom, v.position, v.ref, v.alt) for d in self.datasets for v in d.variants})
+
+    @property
+    def carrier_count(self) -> int:
+        return len({p for d in self.datasets for p in d.carriers.values()})
+
+    @property
+    def public(self) -> bool:
+        """Small counts are hidden whenever any part of the answer is at the public tier."""
+        return self.default_tier == PUBLIC or any(d.tier == PUBLIC for d in self.datasets)
+
+
+def _check_reference(query: Query, files: list[IndexedFile]) -> None:
+    known = STANDARD_CHROMS.union(*(f.contigs for f in files))
+    if query.chrom not in known:
+        raise BeaconError(
+            f"Unknown referenceName {query.chrom!r} for {query.assembly}: use a chromosome "
+            "name such as 1-22, X, Y or MT (with or without 'chr')."
+        )
+
+
+def _counted(sample_q: Q, pks: Iterable[int]) -> dict[int, int]:
+    return dict(
+        Sample.objects.filter(sample_q, pk__in=list(pks)).values_list("pk", "participant_id")
+    )
+
+
+def carrier_sample_pks(index_id: int, carriers: bytes) -> list[int]:
+    columns = _columns(index_id)
+    return [columns[i] for i in bitmap_members(carriers)]
+
+
+def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
+    for row in rows:
+        pks = carrier_sample_pks(row.index_id, row.carriers)
+        if full:
+            counted = _counted(scope.sample_q, pks)
+            if counted:
+                answer.variants.append(row)
+                answer.carriers.update(counted)
+        # One EXISTS that stops at the first consenting carrier: the boolean answer's cost
+        # does not grow with the allele's frequency.
+        elif Sample.objects.filter(scope.sample_q, pk__in=pks).exists():
+            answer.variants.append(row)
+
+
+def _answer_range(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
+    columns = _columns(answer.file.index_id)
+    # Everyone countable in the dataset, once: a 1 Mb range may hold hundreds of alleles.
+    counted = dict(
+        Sample.objects.filter(scope.sample_q, dataset_id=answer.file.dataset_id).values_list(
+            "pk", "participant_id"
+        )
+    )
+    position = {pk: i for i, pk in enumerate(columns)}
+    allowed = 0
+    for pk in counted:
+        if pk in position:
+            allowed |= 1 << position[pk]
+    carried = 0
+    for row in rows:
+        hit = int.from_bytes(row.carriers, "little") & allowed
+        if hit:
+            answer.variants.append(row)
+            carried |= hit
+    if full and carried:
+        members = bitmap_members(carried.to_bytes((len(columns) + 7) // 8, "little"))
+        answer.carriers.update({columns[i]: counted[columns[i]] for i in members})
+
+
+def beacon_answer(query: Query, user: Any) -> Answer:
+    """The consent-aware answer to a g_variants query (the asker's tiers already applied)."""
+    scopes = scopes_for(user)
+    files = beacon_files(query.assembly)
+    _check_reference(query, files)
+    if query.granularity == "record":
+        files = [f for f in files if f.dataset_id in scopes.controlled]
+    by_index = {f.index_id: f for f in files}
+    if query.is_sequence:
+        rows = variants_at(
+            list(by_index),
+            chrom=query.chrom,
+            position=query.first_position,
+            ref=query.ref or "",
+            alt=query.alt,
+        )
+    else:
+        rows = variants_in(
+            list(by_index),
+            chrom=query.chrom,
+            first=query.first_position,
+            last=query.last_position,
+            kinds=query.kinds,
+        )
+    threshold = rare_frequency()
+    rare = any(row.carrier_count < threshold * by_index[row.index_id].samples for row in rows)
+    grouped: dict[int, list[FoundVariant]] = defaultdict(list)
+    for row in rows:
+        grouped[row.index_id].append(row)
+    full = query.granularity != "boolean"
+    answers = []
+    for index_id, found in grouped.items():
+        file = by_index[index_id]
+        scope = scopes.of(file.dataset_id)
+        answer = DatasetAnswer(file=file, tier=scope.tier)
+        if query.is_sequence:
+            _answer_sequence(answer, found, scope, full=full)
+        else:
+            _answer_range(answer, found, scope, full=full)
+        answers.append(answer)
+    return Answer(query, scopes.default.tier, answers, rare, len(rows))
+
+
+def may_ask_records(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and active_grants(user).exists()
+
+
+def sample_names(pks: Iterable[int]) -> dict[int, str]:
+    return dict(Sample.objects.filter(pk__in=list(pks)).values_list("pk", "sample_id"))
