@@ -392,6 +392,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Cache -------------------------------------------------------------------------------------
+# Shared by every web process when set (the beacon's query budgets must be: a per-process
+# memory cache would give each gunicorn worker its own budget). Redis, e.g.
+# redis://127.0.0.1:6379/1; without it, each process keeps its own memory cache.
+CACHE_URL = env("CACHE_URL") or ""
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or ""
 if not CELERY_BROKER_URL:
