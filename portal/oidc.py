@@ -217,31 +217,36 @@ def mfa_asserted(id_token: dict[str, Any]) -> bool:
     )
 
 
+def id_token_claims(token: str | bytes, key: Any) -> dict[str, Any]:
+    """The ID token's claims once its RS256 signature, issuer, audience and times check out.
+
+    The library checks the signature only (OpenID Connect Core 1.0, 3.1.3.7 asks for all)."""
+    client_id = settings.CUSTODIAN_OIDC_CLIENT_ID
+    try:
+        if jwt.get_unverified_header(token).get("alg") != settings.OIDC_RP_SIGN_ALGO:
+            raise SuspiciousOperation("ID token not signed with " + settings.OIDC_RP_SIGN_ALGO)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[settings.OIDC_RP_SIGN_ALGO],
+            audience=client_id,
+            issuer=settings.CUSTODIAN_OIDC_ISSUER,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+            leeway=60,
+        )
+    except jwt.InvalidTokenError as exc:
+        raise SuspiciousOperation(f"ID token refused: {exc}") from exc
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if len(audiences) > 1 and claims.get("azp") != client_id:
+        raise SuspiciousOperation("ID token for several audiences without our azp")
+    return claims
+
+
 class _Client(OIDCAuthenticationBackend):
     get_settings = staticmethod(library_setting)
 
     def get_payload_data(self, token: Any, key: Any) -> dict[str, Any]:
-        """The ID token's claims: the library checks the signature only; the issuer,
-        audience and expiry are checked here too (OpenID Connect Core 1.0, 3.1.3.7)."""
-        client_id = settings.CUSTODIAN_OIDC_CLIENT_ID
-        try:
-            if jwt.get_unverified_header(token).get("alg") != self.OIDC_RP_SIGN_ALGO:
-                raise SuspiciousOperation("ID token not signed with " + self.OIDC_RP_SIGN_ALGO)
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[self.OIDC_RP_SIGN_ALGO],
-                audience=client_id,
-                issuer=settings.CUSTODIAN_OIDC_ISSUER,
-                options={"require": ["iss", "aud", "exp", "iat", "sub"]},
-                leeway=60,
-            )
-        except jwt.InvalidTokenError as exc:
-            raise SuspiciousOperation(f"ID token refused: {exc}") from exc
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if len(audiences) > 1 and claims.get("azp") != client_id:
-            raise SuspiciousOperation("ID token for several audiences without our azp")
-        return claims
+        return id_token_claims(token, key)
 
     def callback_claims(
         self, request: HttpRequest, *, code: str, nonce: str, code_verifier: str | None

@@ -388,6 +388,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def sso_unlink(request: HttpRequest, identity_id: int) -> HttpResponse:
+    _sso_enabled_or_404()
     owner: User = request.user  # type: ignore[assignment]
     try:
         services.oidc_identity_unlink(actor=owner, identity_id=identity_id)
@@ -395,8 +396,7 @@ def sso_unlink(request: HttpRequest, identity_id: int) -> HttpResponse:
         raise Http404(exc.message) from exc
     messages.success(
         request,
-        _("Your %(name)s login is unlinked from this account.")
-        % {"name": oidc.provider_name() or _("single sign-on")},
+        _("Your %(name)s login is unlinked from this account.") % {"name": oidc.provider_name()},
     )
     return redirect("portal:account")
 
