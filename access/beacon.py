@@ -28,6 +28,8 @@ VARIANT_SCHEMA = {"entityType": ENTRY_TYPE, "schema": "beacon-g_variant-v2.0.0"}
 GRANULARITIES = ("boolean", "count", "record")
 # A documented limit: wider ranges are refused (400), so no query reads a whole chromosome.
 MAX_RANGE = 1_000_000
+# Past the longest human chromosome by far, and within the index's 32-bit positions.
+MAX_POSITION = 1_000_000_000
 ASSEMBLIES = {
     "grch38": "GRCh38",
     "hg38": "GRCh38",
@@ -130,6 +132,8 @@ def _position(value: Any, name: str) -> int:
     text = str(value).strip()
     if not re.fullmatch(r"\d{1,10}", text):
         raise BeaconError(f"{name} must be a whole number of 0 or more, not {text[:40]!r}.")
+    if int(text) > MAX_POSITION:
+        raise BeaconError(f"{name} ({text}) is beyond the end of any chromosome.")
     return int(text)
 
 
@@ -144,7 +148,9 @@ def _bases(value: Any, name: str) -> str:
 
 def _text(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BeaconError(f"{name} is required.")
+        raise BeaconError(f"{name} is required, as text.")
+    if len(value) > 100 or not value.isprintable():
+        raise BeaconError(f"{name} must be a short name in printable characters.")
     return value.strip()
 
 
@@ -156,8 +162,9 @@ def parse_query(parameters: Mapping[str, Any], *, granularity: Any = None) -> Qu
     if parameters.get("filters"):
         raise BeaconError("This beacon does not support filters on genomic variants.")
     wanted = granularity if granularity is not None else parameters.get("requestedGranularity")
-    wanted = wanted or "boolean"
-    if wanted not in GRANULARITIES:
+    if wanted is None or wanted == "":
+        wanted = "boolean"
+    if not isinstance(wanted, str) or wanted not in GRANULARITIES:
         raise BeaconError(
             f"requestedGranularity must be one of {', '.join(GRANULARITIES)}, "
             f"not {str(wanted)[:40]!r}."
