@@ -18,7 +18,7 @@ from rest_framework.request import Request
 
 from portal.exceptions import PermissionError_
 from portal.models import ApiToken, ApiTokenScope, Role, User
-from portal.selectors import api_token_refusal
+from portal.selectors import api_token_refusal, api_tokens_with_prefix
 from portal.tokens import api_token_digest, api_token_prefix
 
 # `last_used_at` is written at most this often per token: a busy script is not a write storm.
@@ -70,7 +70,7 @@ class ApiTokenAuthentication(BaseAuthentication):
     @staticmethod
     def _find(secret: str) -> ApiToken | None:
         digest = api_token_digest(secret)
-        candidates = ApiToken.objects.select_related("user").filter(prefix=api_token_prefix(secret))
+        candidates = api_tokens_with_prefix(api_token_prefix(secret))
         # Compared in constant time, so response times say nothing about stored digests.
         return next((t for t in candidates if hmac.compare_digest(t.digest, digest)), None)
 

@@ -196,6 +196,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Not stored: the audit ledger's head read with the token at authentication
+    # (portal.selectors.api_tokens_with_prefix), so DRS and htsget need not read it again.
+    ledger_head: str | None = None
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-pk"]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Field, Model, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from portal.audit import GENESIS_HASH
 from portal.exceptions import NotFoundError
-from portal.models import ApiToken, OidcIdentity, User
+from portal.models import ApiToken, AuditEvent, OidcIdentity, User
 from portal.tokens import password_stamp
 
 
@@ -34,6 +38,53 @@ def api_token_of(user: User, token_id: int) -> ApiToken:
     if token is None:
         raise NotFoundError(_("There is no such API token among yours."))
     return token
+
+
+@cache
+def _token_lookup() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """The token-with-its-owner query, built once: every API request authenticates, and
+    compiling the ORM's select_related query cost more than running it (docs/benchmarks.md,
+    DRS section). It reads the audit ledger's head in the same round trip."""
+    quote = connection.ops.quote_name
+    audit = quote(AuditEvent._meta.db_table)
+    token_fields = list(ApiToken._meta.concrete_fields)
+    user_fields = list(User._meta.concrete_fields)
+    columns = [f"t.{quote(f.column)}" for f in token_fields]
+    columns += [f"u.{quote(f.column)}" for f in user_fields]
+    columns.append(f"(SELECT entry_hash FROM {audit} ORDER BY id DESC LIMIT 1)")  # noqa: S608
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608
+        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
+        f"t.{quote(ApiToken._meta.get_field('user').column)} WHERE t.{quote('prefix')} = %s"
+    )
+    return sql, token_fields, user_fields
+
+
+def _instance(model: type[Model], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> Any:
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field.cached_col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
+    """The tokens whose secret starts with `prefix`, each with its owner loaded and
+    `ledger_head`: the audit ledger's head (`portal.audit.ledger_head`) as the token was
+    read, for views that cache answers under the head (DRS, htsget) to skip reading it
+    again."""
+    sql, token_fields, user_fields = _token_lookup()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        rows = cursor.fetchall()
+    tokens = []
+    for row in rows:
+        token = _instance(ApiToken, token_fields, row[: len(token_fields)])
+        token.user = _instance(User, user_fields, row[len(token_fields) : -1])
+        token.ledger_head = row[-1] or GENESIS_HASH
+        tokens.append(token)
+    return tokens
 
 
 def _when(moment: datetime) -> str:

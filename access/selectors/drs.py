@@ -166,6 +166,18 @@ class Caller:
     user: User
     may_download: bool = True
     datasets: frozenset[int] | None = None
+    # The audit ledger's head as read with the credential (a personal API token brings it
+    # from the same query); None: read it when needed.
+    ledger_head: str | None = None
+
+
+def credential_caller(user: User, auth: object) -> Caller:
+    """The caller behind a signed-in session or a personal API token."""
+    return Caller(
+        user,
+        may_download=credential_may_download(auth),
+        ledger_head=getattr(auth, "ledger_head", None),
+    )
 
 
 def credential_may_download(auth: object) -> bool:
@@ -486,7 +498,7 @@ def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsD
     grant holder's answer is given again after one query while nothing was audited since
     (see `_answers`).
     """
-    head = _head()
+    head = caller.ledger_head or _head()
     key = ("object", caller.user.pk, caller.datasets, str(object_id))
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
@@ -525,7 +537,7 @@ def drs_access(
         raise PermissionError_(
             "This API token may only read: fetching files needs a token with the download scope."
         )
-    head = _head()
+    head = caller.ledger_head or _head()
     key = ("access", caller.user.pk, caller.datasets, str(object_id), base_url)
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
@@ -590,7 +602,7 @@ def passport_caller(passports: list[str], *, user: User | None, auth: object) ->
                 "A visa sent belongs to another person: send only your own passport with "
                 "your own credentials."
             )
-        return Caller(user, may_download=credential_may_download(auth))
+        return credential_caller(user, auth)
     if len(subjects) != 1:
         raise PermissionError_("The visas sent belong to different people: send one passport.")
     subject = subjects.pop()

@@ -27,7 +27,7 @@ from access.selectors.drs import (
     DrsError,
     NeedsDelivery,
     Preparing,
-    credential_may_download,
+    credential_caller,
     drs_access,
     drs_object,
     object_id_parse,
@@ -95,7 +95,7 @@ class DrsApi(APIView):
                 return passport_caller(passports, user=request.user, auth=request.auth)
         if not request.user.is_authenticated:
             raise DrsError(NO_CREDENTIALS, http_status=401)
-        return Caller(request.user, may_download=credential_may_download(request.auth))
+        return credential_caller(request.user, request.auth)
 
     def base_url(self, request: Request) -> str:
         return request.build_absolute_uri("/").rstrip("/")

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from access.selectors.deliveries import link_for_download
-from access.selectors.drs import Caller, NeedsDelivery, Preparing, credential_may_download
+from access.selectors.drs import Caller, NeedsDelivery, Preparing, credential_caller
 from access.selectors.htsget import (
     ERROR_NAMES,
     FORMATS,
@@ -115,7 +115,7 @@ class HtsgetApi(APIView):
                 "Send an API token with the download scope: Authorization: Bearer <token>.",
                 http_status=401,
             )
-        return Caller(request.user, may_download=credential_may_download(request.auth))
+        return credential_caller(request.user, request.auth)
 
     def answer(self, request: Request, object_id: str, query: Query) -> Response:
         caller = self.caller(request)
