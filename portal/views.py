@@ -362,7 +362,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
             # Linking lets this login stand in for the authenticator code when the provider
             # asserts several factors, so only a fully signed-in owner may link.
             if user.pk != answer.link_user_id or (
-                settings.CUSTODIAN_REQUIRE_OTP and user.needs_otp and not user.is_verified()
+                settings.CUSTODIAN_REQUIRE_OTP and user.needs_otp and not user.is_verified()  # type: ignore[attr-defined]
             ):
                 raise oidc.SignOnError(
                     _("Sign in to your account again, then link your %(name)s login.")

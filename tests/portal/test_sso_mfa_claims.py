@@ -62,3 +62,14 @@ def test_sso_mfa_mark_of_the_person_counts(steward: User) -> None:
 
     assert client.get("/home/")["Location"] == "/datasets/steward/"
     assert client.get("/api/v1/me/").status_code == 200
+
+
+def test_sso_link_needs_the_code_confirmed_first(steward: User, settings: Any) -> None:
+    settings.CUSTODIAN_OIDC_ISSUER = "https://login.example.org/oidc"
+    client = Client()
+    client.post("/account/sign-in/", {"email": steward.email, "password": PASSWORD})
+
+    response = client.post("/account/sso/link/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/account/otp/"

@@ -1,5 +1,6 @@
 """What goes wrong in single sign-on ends on a page that says what happened, never a 500: an
-answer whose state was changed on the way, an answer used twice, a provider that is down."""
+answer whose state was changed on the way, an answer used twice, a link answer arriving after
+its account signed out, a provider that is down."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from portal.models import AuditEvent, User
-from tests.browser.conftest import assert_accessible, screenshot
-from tests.browser.sso.conftest import PROVIDER_NAME, Provider, sso_sign_in
-from tests.oidc_provider.server import VERIFIED_RESEARCHER
+from portal.models import AuditEvent, OidcIdentity, User
+from tests.browser.conftest import assert_accessible, browser_sign_in, screenshot
+from tests.browser.sso.conftest import PROVIDER_NAME, Provider, provider_sign_in, sso_sign_in
+from tests.oidc_provider.server import UNVERIFIED, VERIFIED_RESEARCHER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +77,35 @@ def test_sso_tampered_state_refused_and_the_real_answer_works_once(
     expect(page.get_by_role("alert")).to_have_text(STATE_REFUSED)
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     assert AuditEvent.objects.filter(action="user.oidc_sign_in").count() == 2
+
+
+def test_sso_link_answer_after_signing_out_refused(
+    page: Page, live_server: Any, sso: Provider, outsider: User
+) -> None:
+    page.goto(sso.issuer.removesuffix("/o") + "/accounts/login/?next=/o/.well-known/jwks.json")
+    provider_sign_in(page, UNVERIFIED)
+    browser_sign_in(page, outsider)
+    page.goto("/account/")
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    start = page.request.post(
+        f"{live_server.url}/account/sso/link/",
+        headers={"X-CSRFToken": csrf, "Referer": f"{live_server.url}/account/"},
+        max_redirects=0,
+    )
+    assert start.status == 302
+    answer = page.request.get(start.headers["location"], max_redirects=0).headers["location"]
+    page.get_by_role("button", name="Sign out").click()
+
+    response = page.goto(answer)
+
+    assert response is not None
+    assert response.status == 400
+    # Signing out ended the session that started the linking, and its state with it.
+    expect(page.get_by_role("alert")).to_have_text(STATE_REFUSED)
+    assert not OidcIdentity.objects.exists()
+    browser_sign_in(page, outsider)
+    assert page.goto(answer).status == 400  # type: ignore[union-attr]
+    assert not OidcIdentity.objects.exists()
 
 
 def test_sso_provider_down_says_so(
