@@ -44,9 +44,12 @@ from datasets.selectors import (
 PUBLIC, REGISTERED, CONTROLLED = "public", "registered", "controlled"
 # Names every human assembly has, known even before any file of it is indexed.
 STANDARD_CHROMS = frozenset({*(str(n) for n in range(1, 23)), "X", "Y", "MT"})
-# An allele carried by fewer than this fraction of a file's samples is rare: answers about
-# rare alleles are what membership-inference attacks feed on, so they cost more budget.
+# An allele carried by fewer than 5 of a file's samples, or by fewer than 1% of them, is
+# rare: answers about rare alleles are what membership-inference attacks feed on (a "yes"
+# about an allele with c carriers tells an attacker about ln(1 / (1 - e^-c)) nats: 0.46
+# at c = 1, 0.007 at c = 5), so they cost more budget.
 RARE_FREQUENCY = 0.01
+RARE_CARRIERS = 5
 
 
 def rare_frequency() -> float:
@@ -227,7 +230,10 @@ def beacon_answer(query: Query, user: Any) -> Answer:
             kinds=query.kinds,
         )
     threshold = rare_frequency()
-    rare = any(row.carrier_count < threshold * by_index[row.index_id].samples for row in rows)
+    rare = any(
+        row.carrier_count < max(RARE_CARRIERS, threshold * by_index[row.index_id].samples)
+        for row in rows
+    )
     grouped: dict[int, list[FoundVariant]] = defaultdict(list)
     for row in rows:
         grouped[row.index_id].append(row)
