@@ -67,6 +67,10 @@ _PARAMETERS = frozenset(
 )
 
 
+class BeaconActions:
+    QUERY = "beacon.query"
+
+
 class BeaconError(PortalError):
     code = "beacon_error"
     http_status = 400

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from access.views import (
+    beacon_page,
     bona_fide,
     committee,
     deliveries,
@@ -15,6 +16,8 @@ from access.views import (
 app_name = "access"
 
 urlpatterns = [
+    # Anyone: the beacon's query form (linked from the catalogue)
+    path("beacon/", beacon_page.beacon_query, name="beacon"),
     # Researchers
     path("researcher/", researcher.researcher_home, name="researcher_home"),
     path("requests/new/", researcher.request_new, name="request_new"),
@@ -71,6 +74,7 @@ urlpatterns = [
     path("community/<int:committee_id>/", committee.community_use, name="community_use"),
     # Stewards
     path("steward/requests/", steward.steward_requests, name="steward_requests"),
+    path("steward/beacon/", steward.steward_beacon, name="steward_beacon"),
     path("steward/committees/", steward.steward_committees, name="steward_committees"),
     path(
         "steward/committees/<int:committee_id>/",

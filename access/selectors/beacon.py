@@ -17,6 +17,7 @@ samples count only where the community's committee approved the asker's request.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Max, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
-from access.beacon import BeaconError, Query
+from access.beacon import BeaconActions, BeaconError, Query
 from access.models import AccessRequest
 from access.selectors.consented import consenting_sample_q, public_sample_q
 from access.selectors.requests import active_grants
@@ -40,6 +43,7 @@ from datasets.selectors import (
     variants_at,
     variants_in,
 )
+from portal.models import AuditEvent
 
 PUBLIC, REGISTERED, CONTROLLED = "public", "registered", "controlled"
 # Names every human assembly has, known even before any file of it is indexed.
@@ -257,3 +261,52 @@ def may_ask_records(user: Any) -> bool:
 
 def sample_names(pks: Iterable[int]) -> dict[int, str]:
     return dict(Sample.objects.filter(pk__in=list(pks)).values_list("pk", "sample_id"))
+
+
+# --- the stewards' view of query volumes ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryVolume:
+    client: str
+    label: str
+    queries: int
+    rare: int
+    refused: int
+    over_budget: int
+    last: Any
+
+
+def query_volumes(*, days: int = 30) -> list[QueryVolume]:
+    """Beacon queries per asker over the last `days` days, busiest first (from the ledger)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    client = KeyTextTransform("client", "after")
+    rows = (
+        AuditEvent.objects.filter(
+            object_type="beacon", object_id="g_variants", action=BeaconActions.QUERY
+        )
+        .filter(occurred_at__gte=since)
+        .annotate(client=client)
+        .values("client")
+        .annotate(
+            queries=Count("pk"),
+            rare=Count("pk", filter=Q(after__rare=True)),
+            refused=Count("pk", filter=Q(after__has_key="refused")),
+            over_budget=Count("pk", filter=Q(after__refused=429)),
+            last=Max("occurred_at"),
+            label=Max("actor_label"),
+        )
+        .order_by("-queries", "client")
+    )
+    return [
+        QueryVolume(
+            client=row["client"],
+            label=row["label"] if row["client"].startswith("user:") else "anonymous",
+            queries=row["queries"],
+            rare=row["rare"],
+            refused=row["refused"],
+            over_budget=row["over_budget"],
+            last=row["last"],
+        )
+        for row in rows
+    ]

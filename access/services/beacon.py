@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from access.beacon import BeaconActions
 from portal.audit import audit_log
 from portal.exceptions import PortalError
 from portal.models import User
@@ -33,10 +34,6 @@ ANONYMOUS_DAILY_BUDGET = 100
 USER_DAILY_BUDGET = 1500
 RARE_COST = 30
 COMMON_COST = 1
-
-
-class BeaconActions:
-    QUERY = "beacon.query"
 
 
 class BudgetExceeded(PortalError):

@@ -19,6 +19,7 @@ from access.committee_forms import (
     MemberForm,
     StateFilterForm,
 )
+from access.selectors import beacon as beacon_selectors
 from access.selectors import committees as committee_selectors
 from access.selectors import requests as selectors
 from access.services import agreement_publish
@@ -32,6 +33,8 @@ from datasets.services.committees import (
 from portal.decorators import role_required
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import Role
+
+BEACON_DAYS = 30
 
 
 @role_required(Role.STEWARD)
@@ -164,3 +167,11 @@ def _committee_page(
         "problem": problem,
     }
     return render(request, "access/steward_committee.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_GET
+def steward_beacon(request: HttpRequest) -> HttpResponse:
+    """Beacon query volumes per asker: who asks how much, how often about rare alleles."""
+    context = {"volumes": beacon_selectors.query_volumes(days=BEACON_DAYS), "days": BEACON_DAYS}
+    return render(request, "access/steward_beacon.html", context)

@@ -8,6 +8,7 @@ Beacon coordinates are 0-based: the allele at VCF POS 2000 is asked for with sta
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,17 @@ def build_index(steward: User, file: DataFile) -> VariantIndex:
     return index
 
 
+def fresh_redis_cache(settings: Any, name: str = "beacon") -> None:
+    """The real Redis as the cache, under a prefix of this test's own: budgets start at 0."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": f"test-{name}-{uuid.uuid4().hex}",
+        }
+    }
+
+
 @pytest.fixture
 def beacon_world(
     cohort: Cohort,
@@ -94,7 +106,9 @@ def beacon_world(
     consent_version: ConsentVersion,
     data_root: Path,
     beacon_vcf: Path,
+    settings: Any,
 ) -> BeaconWorld:
+    fresh_redis_cache(settings)
     dataset = cohort.dataset
     link_sample(dataset, None, "U000")
     link_sample(dataset, participant_with(consent_version, ALL_YES), "C000", community)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 import random
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from django.test import Client
 from consent.models import ConsentVersion
 from datasets import synthetic
 from portal.models import User
-from tests.access.beacon_support import ask, build_index, sequence
+from tests.access.beacon_support import ask, build_index, fresh_redis_cache, sequence
 from tests.access.conftest import link_sample, participant_with, released_dataset
 from tests.access.delivery_support import add_file
 from tests.consent.conftest import ALL_YES
@@ -99,15 +97,8 @@ def demo_beacon(
 
 
 @pytest.fixture(autouse=True)
-def redis_cache(settings: Any) -> Iterator[None]:
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0",
-            "KEY_PREFIX": f"test-beacon-attack-{uuid.uuid4().hex}",
-        }
-    }
-    return
+def redis_cache(settings: Any) -> None:
+    fresh_redis_cache(settings, "beacon-attack")
 
 
 @dataclass

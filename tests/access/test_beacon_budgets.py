@@ -4,15 +4,13 @@ query is audited, answered or refused."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from portal.models import AuditEvent, User
-from tests.access.beacon_support import BeaconWorld, ask, sequence, validate
+from tests.access.beacon_support import BeaconWorld, ask, fresh_redis_cache, sequence, validate
 from tests.conftest import signed_in_client
 
 COMMON = sequence(5000, "A", "T")  # six of the ten samples carry it
@@ -21,20 +19,13 @@ ABSENT = sequence(2000, "C", "A")
 
 
 @pytest.fixture(autouse=True)
-def redis_budgets(settings: Any) -> Iterator[None]:
+def redis_budgets(settings: Any) -> None:
     """The real Redis, under a prefix of this test's own; a singleton (1 in 10) is rare."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/0",
-            "KEY_PREFIX": f"test-beacon-{uuid.uuid4().hex}",
-        }
-    }
+    fresh_redis_cache(settings, "beacon")
     settings.BEACON_ANONYMOUS_DAILY_BUDGET = 25
     settings.BEACON_USER_DAILY_BUDGET = 40
     settings.BEACON_RARE_COST = 10
     settings.BEACON_RARE_FREQUENCY = 0.15
-    return
 
 
 def test_rare_alleles_cost_more_and_the_budget_ends_in_a_429(beacon_world: BeaconWorld) -> None:

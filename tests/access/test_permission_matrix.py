@@ -304,6 +304,17 @@ MATRIX: dict[str, list[Probe]] = {
     "access:steward_requests": [
         Probe("get", _none, (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)),
     ],
+    # --- pages: anyone ---
+    "access:beacon": [
+        Probe("get", _none, (200,) * 12),
+        Probe("post", _none, (200,) * 12, lambda w: {
+            "assembly": "GRCh38", "chromosome": "1", "kind": "allele", "position": "100",
+            "reference": "A", "alternate": "G", "granularity": "boolean",
+        }),
+    ],
+    "access:steward_beacon": [
+        Probe("get", _none, (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)),
+    ],
     "access:steward_committees": [
         Probe("get", _none, (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)),
         Probe("post", _none, (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 302),
