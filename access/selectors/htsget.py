@@ -1,10 +1,13 @@
-"""GA4GH htsget 1.3 reads: what a ticket request asks for, and the ticket for the caller.
+"""GA4GH htsget 1.3: what a ticket request asks for, and the ticket for the caller.
 
 Ids are DRS's (access/selectors/drs.py): `<accession>-<data file id>`, or the consent-filtered
-copy's `<that>.<16 hex>`. The ticket holds one URL: the slicing endpoint
+copy's `<that>.<16 hex>`. A BAM, VCF.gz or BCF's ticket holds one URL: the slicing endpoint
 (`access:slice`, access/views/htsget.py) under the caller's own signed delivery link, checked
 like a download on every request (`link_for_download`), which writes the region through
-pysam. Finding or asking for that delivery is DRS's (`drs_access`, `drs_delivery_request`).
+pysam (a variant file as VCF or BCF, whichever is asked). A CRAM's ticket holds byte ranges
+of the CRAM itself under that link (`datasets.genomics.cram_ranges`): a reads file is
+delivered whole or not at all, so its bytes are the delivery's. Finding or asking for the
+delivery is DRS's (`drs_access`, `drs_delivery_request`).
 """
 
 from __future__ import annotations
@@ -30,16 +33,30 @@ from access.selectors.drs import (
     drs_access,
     object_id_parse,
 )
+from datasets.genomics import GenomicFileError
+from datasets.genomics.cram_ranges import CramLayout, cram_byte_ranges, cram_layout
 from datasets.models import DataFile, DataFileFormat, FileStatus
 from datasets.paths import resolve_data_path
 from portal.exceptions import PortalError
 
 READS = "reads"
 VARIANTS = "variants"
-# The one format each endpoint serves (htsget names), and the data files behind it.
-FORMATS = {READS: "BAM", VARIANTS: "VCF"}
-_FILE_FORMATS = {READS: DataFileFormat.BAM, VARIANTS: DataFileFormat.VCF_GZ}
-_OTHER_FORMATS = {READS: ("CRAM",), VARIANTS: ("BCF",)}
+# htsget's format names each endpoint answers in, its default first.
+FORMATS = {READS: ("BAM", "CRAM"), VARIANTS: ("VCF", "BCF")}
+# The data files behind the endpoints, and the formats each is served in: a variant file
+# either way (the slicing endpoint writes the region through pysam), a BAM as BAM and a CRAM
+# as CRAM (byte ranges of the file itself: turning one into the other needs the reference
+# sequence the reads were aligned to, which the portal does not keep).
+SERVED_AS = {
+    DataFileFormat.BAM: ("BAM",),
+    DataFileFormat.CRAM: ("CRAM",),
+    DataFileFormat.VCF_GZ: ("VCF", "BCF"),
+    DataFileFormat.BCF: ("VCF", "BCF"),
+}
+_ENDPOINT_FILES = {
+    READS: (DataFileFormat.BAM, DataFileFormat.CRAM),
+    VARIANTS: (DataFileFormat.VCF_GZ, DataFileFormat.BCF),
+}
 # htsget 1.3 error names by status.
 ERROR_NAMES = {
     400: "InvalidInput",
@@ -86,6 +103,7 @@ class Query:
     endpoint: str
     header_only: bool
     regions: tuple[Region, ...]  # empty: the whole file
+    format: str | None = None  # as asked; None: the endpoint's default
 
 
 def _integer(value: Any, field: str) -> int | None:
@@ -120,16 +138,17 @@ def _region(reference: Any, start: Any, end: Any) -> Region | None:
     return Region(reference, first, last)
 
 
-def _format(endpoint: str, value: Any) -> None:
+def _format(endpoint: str, value: Any) -> str | None:
     if value in (None, ""):
-        return
+        return None
     wanted = str(value).upper()
-    if wanted == FORMATS[endpoint]:
-        return
-    if wanted in _OTHER_FORMATS[endpoint] or wanted in FORMATS.values():
+    if wanted in FORMATS[endpoint]:
+        return wanted
+    if any(wanted in names for names in FORMATS.values()):
         raise HtsgetError(
             "UnsupportedFormat",
-            f"{wanted} is not served from /{endpoint}: ask for format {FORMATS[endpoint]}.",
+            f"{wanted} is not served from /{endpoint}: ask for format "
+            f"{' or '.join(FORMATS[endpoint])}.",
         )
     raise HtsgetError("UnsupportedFormat", f"Unknown format {value!r}.")
 
@@ -145,19 +164,19 @@ def _class(value: Any) -> bool:
 def query_of_get(endpoint: str, params: Any) -> Query:
     """The GET parameters: format, class, referenceName, start, end (fields, tags and
     notags may be sent and are ignored: whole records are returned)."""
-    _format(endpoint, params.get("format"))
+    wanted = _format(endpoint, params.get("format"))
     header_only = _class(params.get("class"))
     region = _region(params.get("referenceName"), params.get("start"), params.get("end"))
     if header_only and region is not None:
         raise invalid_input("class=header takes no referenceName, start or end.")
-    return Query(endpoint, header_only, (region,) if region else ())
+    return Query(endpoint, header_only, (region,) if region else (), wanted)
 
 
 def query_of_post(endpoint: str, body: Any) -> Query:
     """The POST body: format, class, regions [{referenceName, start, end}]."""
     if not isinstance(body, dict):
         raise invalid_input("The body must be a JSON object.")
-    _format(endpoint, body.get("format"))
+    wanted = _format(endpoint, body.get("format"))
     header_only = _class(body.get("class"))
     raw = body.get("regions")
     regions: list[Region] = []
@@ -172,7 +191,7 @@ def query_of_post(endpoint: str, body: Any) -> Query:
                 regions.append(region)
     if header_only and regions:
         raise invalid_input("class=header takes no regions.")
-    return Query(endpoint, header_only, tuple(regions))
+    return Query(endpoint, header_only, tuple(regions), wanted)
 
 
 def region_of_param(value: str) -> Region:
@@ -190,13 +209,17 @@ def region_of_param(value: str) -> Region:
 
 def _datafile(endpoint: str, raw_id: str) -> DataFile:
     object_id = object_id_parse(raw_id)
-    datafile = DataFile.objects.filter(
-        pk=object_id.datafile_id,
-        dataset__accession=object_id.accession,
-        status=FileStatus.VALID,
-        index_of__isnull=True,
-    ).first()
-    if datafile is None or datafile.format != _FILE_FORMATS[endpoint]:
+    datafile = (
+        DataFile.objects.filter(
+            pk=object_id.datafile_id,
+            dataset__accession=object_id.accession,
+            status=FileStatus.VALID,
+            index_of__isnull=True,
+        )
+        .select_related("index")
+        .first()
+    )
+    if datafile is None or datafile.format not in _ENDPOINT_FILES[endpoint]:
         raise HtsgetError(
             "NotFound", f"There is no {endpoint} object {raw_id!r} here.", http_status=404
         )
@@ -227,6 +250,14 @@ def open_served(endpoint: str, served: Servable) -> Any:
     if endpoint == READS:
         return pysam.AlignmentFile(str(served.path), "rb", index_filename=index)
     return pysam.VariantFile(str(served.path), index_filename=index)
+
+
+def open_cram_header(path: Path) -> Any:
+    """A CRAM opened for its header (its sequences are never decoded, so its reference is
+    not needed)."""
+    return pysam.AlignmentFile(
+        str(path), "rc", check_sq=False, format_options=["required_fields=0xF"]
+    )
 
 
 def references(handle: Any) -> dict[str, int]:
@@ -277,10 +308,10 @@ def _references_of(endpoint: str, token: str, name: str) -> dict[str, int]:
 @dataclass(frozen=True)
 class Ticket:
     format: str
-    url: str
+    urls: tuple[dict[str, Any], ...]
 
     def as_htsget(self) -> dict[str, Any]:
-        return {"htsget": {"format": self.format, "urls": [{"url": self.url}]}}
+        return {"htsget": {"format": self.format, "urls": list(self.urls)}}
 
 
 def _link_parts(access: AccessUrl) -> tuple[str, str]:
@@ -296,27 +327,100 @@ def _link_parts(access: AccessUrl) -> tuple[str, str]:
     return parts[-2], parts[-1]
 
 
+def _answer_format(datafile: DataFile, raw_id: str, query: Query) -> str:
+    served = SERVED_AS[DataFileFormat(datafile.format)]
+    wanted = query.format or FORMATS[query.endpoint][0]
+    if wanted in served:
+        return wanted
+    why = (
+        " (turning one into the other needs the reference sequence the reads were aligned "
+        "to, which this portal does not keep)"
+        if query.endpoint == READS
+        else ""
+    )
+    raise HtsgetError(
+        "UnsupportedFormat",
+        f"{raw_id} is a {datafile.get_format_display()} file, served as "
+        f"{' or '.join(served)}: ask for format={served[0]}{why}.",
+    )
+
+
+# (data file id, its SHA-256) -> its CRAM layout and reference names: a registered file is
+# never changed under its id (a changed file is refused at download), so both are read once
+# per process. Bounded only to keep memory flat.
+_crams: dict[tuple[int, str], tuple[CramLayout, list[str], dict[str, int]]] = {}
+
+
+def _cram_of(datafile: DataFile) -> tuple[CramLayout, list[str], dict[str, int]]:
+    key = (datafile.pk, datafile.sha256)
+    known = _crams.get(key)
+    if known is None:
+        index = getattr(datafile, "index", None)
+        if index is None:
+            raise HtsgetError(
+                "Unavailable",
+                f"{datafile.path} has no index registered, so its regions cannot be found.",
+                http_status=503,
+            )
+        path = resolve_data_path(datafile.path).absolute
+        try:
+            layout = cram_layout(path, resolve_data_path(index.path).absolute)
+            with open_cram_header(path) as handle:
+                names = references(handle)
+        except (OSError, GenomicFileError) as exc:
+            raise HtsgetError(
+                "Unavailable", f"{datafile.path} cannot be read now.", http_status=503
+            ) from exc
+        known = (layout, list(names), names)
+        if len(_crams) >= _HEADERS_MAX:
+            _crams.clear()
+        _crams[key] = known
+    return known
+
+
+def _cram_ticket(datafile: DataFile, query: Query, access: AccessUrl) -> Ticket:
+    """Byte ranges of the CRAM itself under the caller's signed link (any storage)."""
+    layout, order, names = _cram_of(datafile)
+    check_regions(query, names)
+    wanted = [(order.index(r.name), r.start, r.end) for r in query.regions]
+    ranges = cram_byte_ranges(layout, wanted, header_only=query.header_only)
+    urls = tuple(
+        {
+            "url": access.url,
+            "headers": {"Range": r.header_value},
+            "class": r.klass,
+        }
+        for r in ranges
+    )
+    return Ticket("CRAM", urls)
+
+
 def ticket(
     caller: Caller, endpoint: str, raw_id: str, query: Query, *, base_url: str
 ) -> Ticket | Preparing | NeedsDelivery:
     """The ticket for the caller's own delivery of the object, or the delivery still being
     (or to be) prepared."""
-    _datafile(endpoint, raw_id)
+    datafile = _datafile(endpoint, raw_id)
+    answer_format = _answer_format(datafile, raw_id, query)
     found = drs_access(caller, object_id_parse(raw_id), ACCESS_ID, base_url=base_url)
     if not isinstance(found, AccessUrl):
         return found
+    if answer_format == "CRAM":
+        return _cram_ticket(datafile, query, found)
     token, name = _link_parts(found)
     if query.regions:
         check_regions(query, _references_of(endpoint, token, name))
     params: list[tuple[str, str]] = []
     if query.header_only:
         params.append(("class", "header"))
+    if answer_format != FORMATS[endpoint][0]:
+        params.append(("format", answer_format))
     params.extend(("region", region.as_param()) for region in query.regions)
     path = reverse("access:slice", kwargs={"token": token, "filename": name})
     url = f"{base_url}{path}"
     if params:
         url += "?" + urlencode(params)
-    return Ticket(FORMATS[endpoint], url)
+    return Ticket(answer_format, ({"url": url},))
 
 
 def _samtools_region(region: Region) -> str:
@@ -329,10 +433,18 @@ def _samtools_region(region: Region) -> str:
     return f"{name}:{start}-{region.end}" if region.end is not None else f"{name}:{start}"
 
 
-def slice_file(endpoint: str, served: Servable, header_only: bool, regions: list[Region]) -> Path:
+def slice_file(
+    endpoint: str,
+    served: Servable,
+    header_only: bool,
+    regions: list[Region],
+    answer_format: str | None = None,
+) -> Path:
     """Writes the header, or the records overlapping the regions (all of them when none),
-    to a temporary file; the caller streams and removes it."""
-    suffix = ".bam" if endpoint == READS else ".vcf.gz"
+    to a temporary file in `answer_format` (the endpoint's default when None: BAM, VCF.gz);
+    the caller streams and removes it."""
+    answer_format = answer_format or FORMATS[endpoint][0]
+    suffix = {"BAM": ".bam", "VCF": ".vcf.gz", "BCF": ".bcf"}[answer_format]
     handle, name = tempfile.mkstemp(prefix="htsget-", suffix=suffix)
     os.close(handle)
     with open_served(endpoint, served) as source:
@@ -361,7 +473,8 @@ def slice_file(endpoint: str, served: Servable, header_only: bool, regions: list
         if endpoint == READS:
             out: Any = pysam.AlignmentFile(name, "wb", template=source)
         else:
-            out = pysam.VariantFile(name, "wz", header=source.header)
+            mode = "wb" if answer_format == "BCF" else "wz"
+            out = pysam.VariantFile(name, mode, header=source.header)
         with out:
             if header_only:
                 pass

@@ -173,7 +173,7 @@ class ServiceInfoApi(HtsgetApi):
                 "version": "1.0.0",
                 "htsget": {
                     "datatype": self.endpoint,
-                    "formats": [FORMATS[self.endpoint]],
+                    "formats": list(FORMATS[self.endpoint]),
                     "fieldsParametersEffective": False,
                     "tagsParametersEffective": False,
                 },
@@ -208,9 +208,20 @@ def _slice_refused(exc: PortalError) -> HttpResponse:
 def _endpoint_of(filename: str) -> str:
     if filename.endswith(".bam"):
         return READS
-    if filename.endswith(".vcf.gz"):
+    if filename.endswith((".vcf.gz", ".bcf")):
         return VARIANTS
-    raise invalid_input(f"{filename} cannot be sliced here: only BAM and VCF.gz files can.")
+    raise invalid_input(
+        f"{filename} cannot be sliced here: only BAM, VCF.gz and BCF files can (a CRAM's "
+        "ticket holds byte ranges of its download link)."
+    )
+
+
+def _slice_format(endpoint: str, value: str) -> str | None:
+    if not value:
+        return None
+    if value in FORMATS[endpoint] and value != "CRAM":
+        return value
+    raise invalid_input(f"format must be {' or '.join(FORMATS[endpoint])}, not {value!r}.")
 
 
 @require_http_methods(["GET"])
@@ -224,7 +235,8 @@ def slice_view(request: HttpRequest, token: str, filename: str) -> HttpResponseB
         if klass not in ("", "header"):
             raise invalid_input("class must be 'header' or left out.")
         regions = [region_of_param(value) for value in request.GET.getlist("region")]
-        path = slice_file(endpoint, served, klass == "header", regions)
+        answer_format = _slice_format(endpoint, request.GET.get("format", ""))
+        path = slice_file(endpoint, served, klass == "header", regions, answer_format)
     except PortalError as exc:
         return _slice_refused(exc)
     handle = path.open("rb")

@@ -89,7 +89,17 @@ def _validated(
     )
 
 
-INDEX_FORMAT = {".bai": DataFileFormat.BAI, ".tbi": DataFileFormat.TBI, ".csi": DataFileFormat.CSI}
+INDEX_FORMAT = {
+    ".bai": DataFileFormat.BAI,
+    ".crai": DataFileFormat.CRAI,
+    ".tbi": DataFileFormat.TBI,
+    ".csi": DataFileFormat.CSI,
+}
+DATA_FORMAT = {
+    ".bam": DataFileFormat.BAM,
+    ".cram": DataFileFormat.CRAM,
+    ".bcf": DataFileFormat.BCF,
+}
 
 
 def add_file(
@@ -99,7 +109,10 @@ def add_file(
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
-    fmt = DataFileFormat.BAM if source.name.endswith(".bam") else DataFileFormat.VCF_GZ
+    fmt = next(
+        (f for suffix, f in DATA_FORMAT.items() if source.name.endswith(suffix)),
+        DataFileFormat.VCF_GZ,
+    )
     datafile = _validated(dataset, steward, target, relative, fmt, samples)
     for suffix, index_format in INDEX_FORMAT.items():
         index_source = source.with_name(source.name + suffix)

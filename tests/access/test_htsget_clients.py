@@ -7,8 +7,6 @@ first ticket request answers 503 with Retry-After while it asks for the delivery
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,42 +19,12 @@ from datasets.models import DataFile
 from portal.models import ApiTokenScope, User
 from tests.access.delivery_support import Sources, World
 from tests.access.drs_support import add_mixed_vcf, source_id
+from tests.access.htsget_support import HTSGET, fetch, ready
 from tests.factories import api_token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HTSGET = "/ga4gh/htsget/v1"
 CONSENTING = ("S000", "S001", "S002", "S003", "S004", "S005")
-
-
-def _htsget_binary() -> str:
-    found = shutil.which("htsget") or str(Path(__file__).resolve().parents[2] / ".venv/bin/htsget")
-    if not Path(found).exists():
-        pytest.skip("needs the htsget client (pip install htsget)")
-    return found
-
-
-def _ready(token: str, url: str) -> None:
-    """Ask for a ticket until the caller's delivery is ready: 503 first, then 200."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    first = client.get(url)
-    assert first.status_code == 503, first.content
-    assert first["Retry-After"] == "5"
-    assert first.json()["htsget"]["error"] == "Unavailable"
-    second = client.get(url)
-    assert second.status_code == 200, second.content
-
-
-def _fetch(url: str, token: str, out: Path, *args: str) -> None:
-    done = subprocess.run(
-        [_htsget_binary(), url, "-b", token, "-O", str(out), "-M", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def test_htsget_downloads_a_bam_region_equal_to_a_local_read(
@@ -64,10 +32,10 @@ def test_htsget_downloads_a_bam_region_equal_to_a_local_read(
 ) -> None:
     token = api_token_for(researcher, ApiTokenScope.DOWNLOAD)
     bam: DataFile = delivery_world.bam_s000
-    _ready(token, f"{HTSGET}/reads/{source_id(bam)}")
+    ready(token, f"{HTSGET}/reads/{source_id(bam)}")
     out = tmp_path / "region.bam"
 
-    _fetch(
+    fetch(
         f"{live_server.url}{HTSGET}/reads/{source_id(bam)}",
         token,
         out,
@@ -94,10 +62,10 @@ def test_htsget_downloads_a_region_of_the_consent_filtered_vcf(
 ) -> None:
     mixed = add_mixed_vcf(delivery_world, steward, sources)
     token = api_token_for(researcher, ApiTokenScope.DOWNLOAD)
-    _ready(token, f"{HTSGET}/variants/{source_id(mixed)}")
+    ready(token, f"{HTSGET}/variants/{source_id(mixed)}")
     out = tmp_path / "region.vcf.gz"
 
-    _fetch(
+    fetch(
         f"{live_server.url}{HTSGET}/variants/{source_id(mixed)}",
         token,
         out,
@@ -134,7 +102,7 @@ def test_htsget_class_header_is_the_header_alone(
 ) -> None:
     token = api_token_for(researcher, ApiTokenScope.DOWNLOAD)
     bam = delivery_world.bam_s000
-    _ready(token, f"{HTSGET}/reads/{source_id(bam)}")
+    ready(token, f"{HTSGET}/reads/{source_id(bam)}")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -143,7 +111,7 @@ def test_htsget_class_header_is_the_header_alone(
     assert url.startswith("http://testserver/access/slice/")
     assert url.endswith("/S000.bam?class=header")
     out = tmp_path / "header.bam"
-    _fetch(f"{live_server.url}{HTSGET}/reads/{source_id(bam)}?class=header", token, out)
+    fetch(f"{live_server.url}{HTSGET}/reads/{source_id(bam)}?class=header", token, out)
 
     with pysam.AlignmentFile(str(delivery_world.root / bam.path)) as local:
         header = str(local.header)

@@ -101,10 +101,16 @@ def test_a_vcf_is_not_found_among_reads(delivery_world: World, researcher: User)
 @pytest.mark.parametrize(
     ("endpoint", "fmt", "message"),
     [
-        ("reads", "VCF", "VCF is not served from /reads: ask for format BAM."),
-        ("reads", "CRAM", "CRAM is not served from /reads: ask for format BAM."),
-        ("variants", "BCF", "BCF is not served from /variants: ask for format VCF."),
+        ("reads", "VCF", "VCF is not served from /reads: ask for format BAM or CRAM."),
+        ("variants", "CRAM", "CRAM is not served from /variants: ask for format VCF or BCF."),
         ("variants", "FASTA", "Unknown format 'FASTA'."),
+        (
+            "reads",
+            "CRAM",
+            "{id} is a BAM file, served as BAM: ask for format=BAM (turning one into the other "
+            "needs the reference sequence the reads were aligned to, which this portal does "
+            "not keep).",
+        ),
     ],
 )
 def test_a_format_the_endpoint_does_not_serve_is_unsupported(
@@ -115,7 +121,7 @@ def test_a_format_the_endpoint_does_not_serve_is_unsupported(
 
     response = drs_client(researcher).get(url, {"format": fmt})
 
-    assert _error(response, 400, "UnsupportedFormat") == message
+    assert _error(response, 400, "UnsupportedFormat") == message.format(id=source_id(datafile))
 
 
 def test_start_after_end_is_an_invalid_range(delivery_world: World, researcher: User) -> None:

@@ -9,8 +9,10 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("endpoint", "fmt"), [("reads", "BAM"), ("variants", "VCF")])
-def test_service_info_describes_each_endpoint(endpoint: str, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("endpoint", "formats"), [("reads", ["BAM", "CRAM"]), ("variants", ["VCF", "BCF"])]
+)
+def test_service_info_describes_each_endpoint(endpoint: str, formats: list[str]) -> None:
     response = APIClient().get(f"/ga4gh/htsget/v1/{endpoint}/service-info")
 
     assert response.status_code == 200
@@ -19,7 +21,7 @@ def test_service_info_describes_each_endpoint(endpoint: str, fmt: str) -> None:
     assert body["type"] == {"group": "org.ga4gh", "artifact": "htsget", "version": "1.3.0"}
     assert body["htsget"] == {
         "datatype": endpoint,
-        "formats": [fmt],
+        "formats": formats,
         "fieldsParametersEffective": False,
         "tagsParametersEffective": False,
     }
