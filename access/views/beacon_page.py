@@ -76,7 +76,7 @@ def beacon_query(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "small": SMALL_COUNT,
-        "max_range": beacon.MAX_RANGE,
+        "max_range": f"{beacon.MAX_RANGE:,}",
         "may_ask_records": may_ask_records(request.user),
     }
     status = 200
