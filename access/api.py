@@ -20,7 +20,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -60,6 +59,7 @@ from datasets.models import Committee, Dataset
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import NotFoundError, PermissionError_
 from portal.models import ApiTokenScope, Notification, User
+from portal.pagination import Pagination
 
 # --- shared output serializers ------------------------------------------------------------------
 
@@ -1045,6 +1045,8 @@ class GrantsRevokeApi(APIView):
 class GrantListApi(APIView):
     """Grants you may see (yours, your committees', all for stewards); state by today's date."""
 
+    pagination_class = Pagination
+
     class FilterSerializer(serializers.Serializer):
         class Meta:
             ref_name = "GrantListFilter"
@@ -1063,7 +1065,7 @@ class GrantListApi(APIView):
         grants = lookups.grants_in_state(
             permissions.visible_grants(request.user), filters.validated_data["state"]
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(grants, request, view=self)
         return paginator.get_paginated_response(GrantSerializer(page, many=True).data)
 
@@ -1220,11 +1222,13 @@ class RequestDeliveriesApi(APIView):
     """The deliveries under a request's grants, with each link's state: every one for its
     reviewing committees and stewards, their own for the researchers."""
 
+    pagination_class = Pagination
+
     @extend_schema(responses=DeliveryRecordSerializer(many=True))
     def get(self, request: Request, accession: str) -> Response:
         access_request = selectors.request_for(request.user, accession)
         records = delivery_records_visible(request.user, access_request)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(records, request, view=self)
         return paginator.get_paginated_response(DeliveryRecordSerializer(page, many=True).data)
 
@@ -1276,6 +1280,8 @@ class NotificationSerializer(serializers.Serializer):
 class NotificationListApi(APIView):
     """Your notices, newest first, with the unread count."""
 
+    pagination_class = Pagination
+
     @extend_schema(
         responses=inline_serializer(
             "NotificationList",
@@ -1289,7 +1295,7 @@ class NotificationListApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.notifications_of(request.user), request, view=self
         )

@@ -7,7 +7,6 @@ from typing import Any
 from django.http import Http404, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from consent.meanings import PERMISSION_COLUMNS, consent_terms
 from consent.models import Channel, ConsentRecord, CurrentConsent, Participant, WithdrawalLevel
 from portal.authentication import IsParticipant, IsSteward
 from portal.exceptions import NotFoundError
+from portal.pagination import Pagination
 
 
 def _participant(request: Request) -> Participant:
@@ -202,6 +202,8 @@ class ConsentCurrentFhirApi(APIView):
 class ParticipantConsentListApi(APIView):
     """Stewards: participants with their current consent, filtered."""
 
+    pagination_class = Pagination
+
     permission_classes = (IsSteward,)
 
     class ParticipantConsentSerializer(serializers.Serializer):
@@ -244,7 +246,7 @@ class ParticipantConsentListApi(APIView):
         filters = self.ParticipantFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         participants = selectors.participants_with_consent(**filters.validated_data)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(participants, request, view=self)
         return paginator.get_paginated_response(
             self.ParticipantConsentSerializer(page, many=True).data

@@ -8,7 +8,6 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from datasets.models import DataFile, DataFileFormat, Dataset
 from datasets.selectors import committees
 from portal.authentication import IsSteward, has_role
 from portal.models import Role
+from portal.pagination import Pagination
 
 
 def _dataset(request: Request, accession: str) -> Dataset:
@@ -178,6 +178,8 @@ def _file_serializer(request: Request) -> type[DataFileSerializer]:
 class DatasetListApi(APIView):
     """Released datasets (every dataset for stewards), newest first."""
 
+    pagination_class = Pagination
+
     permission_classes = (AllowAny,)
 
     @extend_schema(
@@ -191,7 +193,7 @@ class DatasetListApi(APIView):
         status = request.query_params.get("status")
         if status:
             datasets = datasets.filter(status=status)
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             datasets.order_by("-created_at", "-pk"), request, view=self
         )

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 
 from portal.audit import request_id_var
@@ -87,3 +90,122 @@ class ProviderMfaMiddleware:
             if user.is_authenticated and user.pk == mfa_user_id:
                 user.is_verified = lambda: True  # type: ignore[attr-defined,union-attr]
         return self.get_response(request)
+
+
+class BadInputError(Exception):
+    """A request no part of the portal can take, answered before any view sees it."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+NUL_DETAIL = (
+    "The request contains a NUL character (%00), which no field of this service can hold. "
+    "Remove it and send the request again."
+)
+
+
+def _json_depth_and_nul(document: Any, max_depth: int) -> None:
+    """Raise BadInputError if the parsed document nests deeper than max_depth or holds a
+    NUL in any string or key. Iterative: the document may be as deep as the parser allowed."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise BadInputError(400, "nul_byte", NUL_DETAIL)
+        elif isinstance(value, dict | list):
+            if depth > max_depth:
+                raise BadInputError(
+                    400,
+                    "json_too_deep",
+                    f"The JSON body is nested more than {max_depth} levels deep.",
+                )
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                stack.extend((item, depth + 1) for item in value.values())
+            else:
+                stack.extend((item, depth + 1) for item in value)
+
+
+def _has_nul(query: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+def check_request_input(request: HttpRequest) -> None:
+    """The bounds every request meets, whatever view answers it (raises BadInputError).
+
+    PostgreSQL refuses NUL in text (a 500 if it reaches a query), Python's JSON parser
+    recurses per nesting level, and every body is read into memory at most
+    DATA_UPLOAD_MAX_MEMORY_SIZE bytes at a time."""
+    if "\x00" in request.path_info or (
+        _has_nul(request.GET)
+        and not request.path_info.startswith(settings.CUSTODIAN_OWN_QUERY_CHECKS)
+    ):
+        raise BadInputError(400, "nul_byte", NUL_DETAIL)
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    content_type = request.content_type or ""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            body = request.body
+            try:
+                document = json.loads(body)
+            except RecursionError as exc:
+                raise BadInputError(
+                    400,
+                    "json_too_deep",
+                    f"The JSON body is nested more than {settings.CUSTODIAN_JSON_MAX_DEPTH} "
+                    "levels deep.",
+                ) from exc
+            except ValueError:
+                return  # The view's own parser says what is wrong with it.
+            _json_depth_and_nul(document, settings.CUSTODIAN_JSON_MAX_DEPTH)
+        elif (
+            request.method == "POST"
+            and content_type
+            in {
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+            }
+            and _has_nul(request.POST)
+        ):
+            raise BadInputError(400, "nul_byte", NUL_DETAIL)
+    except RequestDataTooBig as exc:
+        raise BadInputError(
+            413,
+            "too_large",
+            f"The request body is larger than {limit} bytes, the most accepted.",
+        ) from exc
+    except TooManyFieldsSent as exc:
+        raise BadInputError(
+            400,
+            "too_many_fields",
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields, "
+            "the most accepted.",
+        ) from exc
+
+
+class BadInputMiddleware:
+    """Refuses, in one place, requests with NUL bytes (path, query, form fields, JSON strings
+    and keys), JSON nested too deep, and bodies over the size limit: a 400 or 413 error page,
+    or problem+json for API clients."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            check_request_input(request)
+        except BadInputError as exc:
+            from portal.views import error_response
+
+            return error_response(
+                request, exc.status, _TITLES_BY_STATUS[exc.status], exc.detail, exc.code
+            )
+        return self.get_response(request)
+
+
+_TITLES_BY_STATUS = {400: "Bad request", 413: "Request too large"}

@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or later middleware reads input: NUL bytes, deep JSON, large bodies.
+    "portal.middleware.BadInputMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.ProviderMfaMiddleware",
     "portal.middleware.RequireOtpMiddleware",
@@ -364,6 +366,15 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Request bounds (portal.middleware.BadInputMiddleware) -------------------------------------
+# A body read into memory (JSON, form fields; not uploaded files) is at most this big: a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)) or 2_621_440)
+# JSON bodies nest at most this deep.
+CUSTODIAN_JSON_MAX_DEPTH = 32
+# Services that check their own query parameters (NUL included) and must answer in their
+# specification's error format (a Beacon v2 error, not problem+json).
+CUSTODIAN_OWN_QUERY_CHECKS = ("/ga4gh/beacon/",)
+
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -373,7 +384,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.exceptions.problem_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.pagination.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

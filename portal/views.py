@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -407,14 +407,18 @@ def _wants_problem(request: HttpRequest) -> bool:
     )
 
 
-def _error(request: HttpRequest, status: int, title: str, detail: str, code: str) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, title: str, detail: str, code: str
+) -> HttpResponse:
+    """The portal's error page with a plain message, or problem+json for API clients."""
     if _wants_problem(request):
         return JsonResponse(
             problem(status, title, detail, code=code),
             status=status,
             content_type=PROBLEM_CONTENT_TYPE,
         )
-    return render(request, f"{status}.html", {"title": title, "detail": detail}, status=status)
+    template = select_template([f"{status}.html", "error.html"])
+    return HttpResponse(template.render({"title": title, "detail": detail}, request), status=status)
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -423,11 +427,11 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
         if exception and str(exception)
         else "You do not have permission to see this page."
     )
-    return _error(request, 403, "Not allowed", detail, "forbidden")
+    return error_response(request, 403, "Not allowed", detail, "forbidden")
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(
+    return error_response(
         request,
         404,
         "Page not found",
@@ -440,7 +444,7 @@ def error_500(request: HttpRequest) -> HttpResponse:
     # No context processors: the database (sessions, users) may be what failed.
     if not _wants_problem(request):
         return HttpResponse(render_to_string("500.html"), status=500)
-    return _error(
+    return error_response(
         request,
         500,
         "Something went wrong",
@@ -450,7 +454,7 @@ def error_500(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _error(
+    return error_response(
         request,
         403,
         "Form expired",
