@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -40,33 +41,50 @@ def api_token_of(user: User, token_id: int) -> ApiToken:
     return token
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """A model's columns in a hand-written query: attribute names, and each column's
+    converters from database values (what the ORM would apply)."""
+
+    model: type[Model]
+    names: list[str]
+    converters: list[tuple[Field[Any, Any], list[Any]]]
+
+    @classmethod
+    def of(cls, model: type[Model]) -> _Columns:
+        fields = list(model._meta.concrete_fields)
+        return cls(
+            model,
+            [f.attname for f in fields],
+            [(f, f.get_db_converters(connection)) for f in fields],
+        )
+
+    def instance(self, values: tuple[Any, ...]) -> Any:
+        converted = []
+        for (field, converters), value in zip(self.converters, values, strict=True):
+            for converter in converters:
+                value = converter(value, field.cached_col, connection)
+            converted.append(value)
+        return self.model.from_db(connection.alias, self.names, converted)
+
+
 @cache
-def _token_lookup() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+def _token_lookup() -> tuple[str, _Columns, _Columns]:
     """The token-with-its-owner query, built once: every API request authenticates, and
     compiling the ORM's select_related query cost more than running it (docs/benchmarks.md,
     DRS section). It reads the audit ledger's head in the same round trip."""
     quote = connection.ops.quote_name
     audit = quote(AuditEvent._meta.db_table)
-    token_fields = list(ApiToken._meta.concrete_fields)
-    user_fields = list(User._meta.concrete_fields)
-    columns = [f"t.{quote(f.column)}" for f in token_fields]
-    columns += [f"u.{quote(f.column)}" for f in user_fields]
+    token, user = _Columns.of(ApiToken), _Columns.of(User)
+    columns = [f"t.{quote(f.column)}" for f, _ in token.converters]
+    columns += [f"u.{quote(f.column)}" for f, _ in user.converters]
     columns.append(f"(SELECT entry_hash FROM {audit} ORDER BY id DESC LIMIT 1)")  # noqa: S608
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608
         f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
         f"t.{quote(ApiToken._meta.get_field('user').column)} WHERE t.{quote('prefix')} = %s"
     )
-    return sql, token_fields, user_fields
-
-
-def _instance(model: type[Model], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> Any:
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field.cached_col, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+    return sql, token, user
 
 
 def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
@@ -74,14 +92,15 @@ def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
     `ledger_head`: the audit ledger's head (`portal.audit.ledger_head`) as the token was
     read, for views that cache answers under the head (DRS, htsget) to skip reading it
     again."""
-    sql, token_fields, user_fields = _token_lookup()
+    sql, token_columns, user_columns = _token_lookup()
     with connection.cursor() as cursor:
         cursor.execute(sql, [prefix])
         rows = cursor.fetchall()
     tokens = []
+    split = len(token_columns.names)
     for row in rows:
-        token = _instance(ApiToken, token_fields, row[: len(token_fields)])
-        token.user = _instance(User, user_fields, row[len(token_fields) : -1])
+        token = token_columns.instance(row[:split])
+        token.user = user_columns.instance(row[split:-1])
         token.ledger_head = row[-1] or GENESIS_HASH
         tokens.append(token)
     return tokens

@@ -41,6 +41,9 @@ portal_patterns = (
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Before the pages: GA4GH clients (DRS, htsget) call these by the thousand, and a path is
+    # matched against every pattern listed before its own.
+    path("ga4gh/", include("access.ga4gh_urls")),
     path("", include(portal_patterns)),
     path("consent/", include("consent.urls")),
     path("datasets/", include("datasets.urls")),
@@ -49,7 +52,6 @@ urlpatterns = [
     path("api/v1/consent/", include("consent.api_urls")),
     path("api/v1/datasets/", include("datasets.api_urls")),
     path("api/v1/access/", include("access.api_urls")),
-    path("ga4gh/", include("access.ga4gh_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path(
         "api/docs/",
