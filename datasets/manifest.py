@@ -2,8 +2,9 @@
 
 Manifest: a header naming the columns `path` (required, from the data root), `format`
 (optional: BAM, CRAM, VCF.gz, BCF) and `mapping` (optional: a sample mapping file, relative
-to the manifest). Mapping file: `sample_id` and `study_id` columns, header optional. Blank
-lines and lines starting with `#` are skipped. Every problem names its file and line.
+to the manifest, and inside the data root like every other path). Mapping file: `sample_id`
+and `study_id` columns, header optional. Blank lines and lines starting with `#` are
+skipped. Every problem names its file and line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datasets.paths import DataPathError, resolve_data_path
 from datasets.services import FileEntry, SampleLinkEntry
 
 PATH_COLUMN = "path"
@@ -82,7 +84,13 @@ def read_manifest(path: Path) -> Manifest:
         out.entries.append(FileEntry(file_path, fmt, where))
         mapping = cells[at_mapping] if at_mapping is not None else ""
         if mapping:
-            mapping_path = path.parent / mapping
+            # Inside the data root like every other path: the command reads the file and
+            # repeats its cells in messages, so a mapping must not name /etc/shadow.
+            try:
+                mapping_path = resolve_data_path(str((path.parent / mapping).absolute())).absolute
+            except DataPathError as exc:
+                out.problems.append(f"{where}: mapping {mapping}: {exc.message}")
+                continue
             if mapping_path not in mappings:
                 mappings[mapping_path] = _read(mapping_path, f"{where}: mapping", out.problems)
             _add_links(out, mapping_path, mappings[mapping_path], file_path)

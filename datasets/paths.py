@@ -6,6 +6,7 @@ was safe when registered may since have been replaced by a symbolic link leading
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from portal.exceptions import PortalError
 
 # The listing on the "add files" page stops here; larger trees are registered by manifest.
 LISTING_LIMIT = 5000
+# Linux's limits (bytes): a whole path, and one name in it.
+PATH_MAX = 4096
+NAME_MAX = 255
 
 
 class DataPathError(PortalError):
@@ -59,13 +63,42 @@ def resolve_data_path(path: str, *, root: Path | None = None) -> DataPath:
         lexical = lexical.relative_to(base)
     if str(lexical) in ("", "."):
         raise DataPathError(f"{text}: this is the data root itself, not a file.")
-    absolute = (real_root / lexical).resolve()
+    # resolve() and exists() keep quiet about a name too long for the filesystem; say it.
+    if len(os.fsencode(real_root / lexical)) >= PATH_MAX or any(
+        len(os.fsencode(part)) > NAME_MAX for part in lexical.parts
+    ):
+        too_long = OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        raise filesystem_refusal(lexical.as_posix(), too_long)
+    try:
+        absolute = (real_root / lexical).resolve()
+    except (OSError, RuntimeError) as exc:
+        raise filesystem_refusal(lexical.as_posix(), exc) from exc
     if not absolute.is_relative_to(real_root):
         raise DataPathError(
             f"{lexical.as_posix()}: the path leads outside the data root through a "
             "symbolic link; copy the file into the data root instead."
         )
     return DataPath(lexical.as_posix(), absolute)
+
+
+def filesystem_refusal(relative: str, exc: OSError | RuntimeError) -> DataPathError:
+    """What the filesystem said about a path, in words a steward can act on (Python 3.11
+    reports a loop of symbolic links as RuntimeError, later versions as ELOOP)."""
+    if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+        return DataPathError(
+            f"{relative}: the path goes round a loop of symbolic links; fix the links under "
+            "the data root.",
+            code="path_loop",
+        )
+    if exc.errno == errno.ENAMETOOLONG:
+        return DataPathError(
+            f"{relative}: the path cannot be used ({exc.strerror}); give a shorter path from "
+            "the data root.",
+            code="path_too_long",
+        )
+    return DataPathError(
+        f"{relative}: the path cannot be read ({exc.strerror or exc}).", code="path_unreadable"
+    )
 
 
 def relative_message(message: str, *, root: Path | None = None) -> str:
@@ -98,10 +131,14 @@ def data_root_listing(*, limit: int = LISTING_LIMIT) -> tuple[list[ListedFile], 
             if name.startswith("."):
                 continue
             full = Path(folder) / name
-            target = full.resolve()
-            if not target.is_relative_to(real_root) or not target.is_file():
-                continue
-            found.append(ListedFile(full.relative_to(real_root).as_posix(), target.stat().st_size))
+            try:
+                target = full.resolve()
+                if not target.is_relative_to(real_root) or not target.is_file():
+                    continue
+                size = target.stat().st_size
+            except (OSError, RuntimeError):
+                continue  # a link loop, or a file gone meanwhile: registering it says which
+            found.append(ListedFile(full.relative_to(real_root).as_posix(), size))
             if len(found) >= limit:
                 return sorted(found, key=lambda f: f.path), True
     return sorted(found, key=lambda f: f.path), False

@@ -19,7 +19,12 @@ from datasets.models import (
     LinkStatus,
     Sample,
 )
-from datasets.paths import DataPathError, relative_message, resolve_data_path
+from datasets.paths import (
+    DataPathError,
+    filesystem_refusal,
+    relative_message,
+    resolve_data_path,
+)
 from datasets.services.base import DatasetError, RegistrationError, locked_draft, require_steward
 from datasets.services.validation import datafile_validation_start
 from portal.audit import audit_log
@@ -109,16 +114,21 @@ def _plan_file(entry: FileEntry, problems: list[str]) -> _Planned | None:
     except DataPathError as exc:
         problems.append(_say(entry.where, exc.message))
         return None
-    if not found.absolute.exists():
-        problems.append(_say(entry.where, f"{found.relative}: no such file under the data root."))
-        return None
-    if not found.absolute.is_file():
-        problems.append(_say(entry.where, f"{found.relative}: is a folder, not a file."))
-        return None
     try:
+        if not found.absolute.exists():
+            problems.append(
+                _say(entry.where, f"{found.relative}: no such file under the data root.")
+            )
+            return None
+        if not found.absolute.is_file():
+            problems.append(_say(entry.where, f"{found.relative}: is a folder, not a file."))
+            return None
         fmt = _file_format(entry, found.relative, found.absolute)
     except (ValueError, genomics.GenomicFileError) as exc:
         problems.append(_say(entry.where, f"{found.relative}: {relative_message(str(exc))}"))
+        return None
+    except (OSError, RuntimeError) as exc:
+        problems.append(_say(entry.where, filesystem_refusal(found.relative, exc).message))
         return None
     return _Planned(found.relative, found.absolute, fmt, entry.where)
 
@@ -127,7 +137,7 @@ def _plan_index(data: _Planned, problems: list[str]) -> _Planned | None:
     """The conventionally named index beside a data file, if there is one."""
     try:
         index_path = genomics.find_index(data.absolute)
-    except genomics.GenomicFileError:
+    except (genomics.GenomicFileError, OSError, RuntimeError):
         return None
     if index_path is None:
         return None
@@ -138,7 +148,16 @@ def _plan_index(data: _Planned, problems: list[str]) -> _Planned | None:
     except DataPathError as exc:
         problems.append(_say(data.where, f"the index of {data.relative}: {exc.message}"))
         return None
-    detected = genomics.detect_format(found.absolute)
+    try:
+        detected = genomics.detect_format(found.absolute)
+    except (OSError, RuntimeError) as exc:
+        problems.append(
+            _say(
+                data.where,
+                f"the index of {data.relative}: " + filesystem_refusal(found.relative, exc).message,
+            )
+        )
+        return None
     fmt = _REGISTRABLE.get(detected.value)
     if fmt is None or fmt not in INDEX_FORMATS:
         # Registered as named: validation of the data file reports what the index really is.
@@ -216,11 +235,16 @@ def _plan_sample_links(
             given.add(resolve_data_path(entry.path).relative)
         except DataPathError:
             continue
+    entry_paths = {entry.path.strip() for entry in entries}
     for link in links:
         try:
             relative = resolve_data_path(link.file_path).relative
-        except DataPathError:
-            continue  # reported with the file itself
+        except DataPathError as exc:
+            # The same path among the files is reported there; any other is refused here:
+            # a mapping row is never dropped while the rest is registered.
+            if link.file_path.strip() not in entry_paths:
+                problems.append(_say(link.where, exc.message))
+            continue
         item = by_path.get(relative)
         if item is None or item.samples:
             continue

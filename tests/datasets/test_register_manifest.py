@@ -42,11 +42,11 @@ def people(db: None) -> None:
 
 
 def test_manifest_registers_a_new_dataset_with_links(
-    tmp_path: Path, steward: User, committee: Any, files: None, people: None
+    data_root: Path, steward: User, committee: Any, files: None, people: None
 ) -> None:
-    _write(tmp_path / "map.tsv", ["sample_id\tstudy_id", "HG00001\tS-1", "HG00002\tS-2"])
+    _write(data_root / "map.tsv", ["sample_id\tstudy_id", "HG00001\tS-1", "HG00002\tS-2"])
     manifest = _write(
-        tmp_path / "manifest.tsv",
+        data_root / "manifest.tsv",
         [
             "path\tformat\tmapping",
             "# reads first",
@@ -81,11 +81,11 @@ def test_sync_validates_in_the_command(
 
 
 def test_bad_manifest_reports_every_row_and_registers_nothing(
-    tmp_path: Path, steward: User, committee: Any, files: None, people: None
+    data_root: Path, steward: User, committee: Any, files: None, people: None
 ) -> None:
-    _write(tmp_path / "map.tsv", ["HG00001\tS-1", "HG00002\tS-999", "HG00003"])
+    _write(data_root / "map.tsv", ["HG00001\tS-1", "HG00002\tS-999", "HG00003"])
     manifest = _write(
-        tmp_path / "manifest.tsv",
+        data_root / "manifest.tsv",
         [
             "path\tformat\tmapping",
             "calls/cohort.vcf.gz\t\tmap.tsv",
@@ -102,7 +102,7 @@ def test_bad_manifest_reports_every_row_and_registers_nothing(
     assert str(caught.value).splitlines() == [
         "Nothing was registered:",
         "  map.tsv line 3: expected 2 columns (sample ID, study ID), found 1.",
-        f"  manifest.tsv line 6: mapping {tmp_path / 'nowhere.tsv'}: no such file.",
+        f"  manifest.tsv line 6: mapping {data_root.resolve() / 'nowhere.tsv'}: no such file.",
         "  manifest.tsv line 4: reads/../../etc/passwd: '..' is not allowed in a path; give the "
         "path from the data root.",
         "  manifest.tsv line 5: reads/NA12878.bam is listed twice (also manifest.tsv line 3).",
@@ -111,6 +111,38 @@ def test_bad_manifest_reports_every_row_and_registers_nothing(
     ]
     assert not Dataset.objects.exists()
     assert not DataFile.objects.exists()
+
+
+def test_mapping_outside_the_data_root_is_refused_unread(
+    tmp_path: Path, data_root: Path, steward: User, committee: Any, files: None, people: None
+) -> None:
+    _write(tmp_path / "outside.tsv", ["HG00001\tS-1"])
+    (data_root / "escape.tsv").symlink_to(tmp_path / "outside.tsv")
+    manifest = _write(
+        data_root / "manifest.tsv",
+        [
+            "path\tmapping",
+            "calls/cohort.vcf.gz\t../outside.tsv",
+            "calls/cohort.vcf.gz\t/etc/passwd",
+            "reads/NA12878.bam\tescape.tsv",
+        ],
+    )
+
+    with pytest.raises(CommandError) as caught:
+        _run(manifest, "--steward", steward.email, *NEW)
+
+    assert str(caught.value).splitlines() == [
+        "Nothing was registered:",
+        "  manifest.tsv line 2: mapping ../outside.tsv: "
+        f"{data_root / '..' / 'outside.tsv'}: '..' is not allowed in a path; give the path "
+        "from the data root.",
+        "  manifest.tsv line 3: mapping /etc/passwd: /etc/passwd: the path is outside the "
+        "data root.",
+        "  manifest.tsv line 4: mapping escape.tsv: escape.tsv: the path leads outside the data "
+        "root through a symbolic link; copy the file into the data root instead.",
+        "  manifest.tsv line 3: calls/cohort.vcf.gz is listed twice (also manifest.tsv line 2).",
+    ]
+    assert not Dataset.objects.exists()
 
 
 def test_existing_draft_dataset_is_named_by_accession(
