@@ -3,11 +3,13 @@ validation" check that delivery runs before serving a file."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from consent.duo import Obligation
@@ -372,26 +374,23 @@ def beacon_files(assembly: str | None = None) -> list[IndexedFile]:
     if assembly is not None:
         indexes = indexes.filter(assembly=assembly)
     rows = indexes.order_by("file__dataset__accession", "pk").values_list(
-        "pk",
-        "file__dataset_id",
-        "file__dataset__accession",
-        "file__dataset__title",
-        "assembly",
-        "file__samples",
-        "file__contigs",
+        "pk", "file__dataset_id", "file__dataset__accession", "file__dataset__title", "assembly"
     )
-    return [
-        IndexedFile(
-            index_id=pk,
-            dataset_id=dataset_id,
-            accession=accession,
-            title=title,
-            assembly=assembly_,
-            samples=len(samples),
-            contigs=frozenset(normalise_chrom(c["name"]) for c in contigs),
-        )
-        for pk, dataset_id, accession, title, assembly_, samples, contigs in rows
-    ]
+    files = []
+    for pk, dataset_id, accession, title, assembly_ in rows:
+        samples, contigs = _index_shape(pk)
+        files.append(IndexedFile(pk, dataset_id, accession, title, assembly_, samples, contigs))
+    return files
+
+
+@functools.lru_cache(maxsize=1024)
+def _index_shape(index_id: int) -> tuple[int, frozenset[str]]:
+    """(sample columns, normalised contig names) of an indexed file. Cached for good: only
+    READY indexes are asked, READY is final, and a released dataset's files never change."""
+    samples, contigs = VariantIndex.objects.filter(pk=index_id).values_list(
+        "file__samples", "file__contigs"
+    )[0]
+    return len(samples), frozenset(normalise_chrom(c["name"]) for c in contigs)
 
 
 def index_sample_pks(index_id: int) -> list[int]:
@@ -401,33 +400,95 @@ def index_sample_pks(index_id: int) -> list[int]:
 
 
 _VARIANT_FIELDS = ("index_id", "chrom", "position", "ref", "alt", "kind", "carrier_count")
+_FILE_FIELDS = {
+    "dataset_id": "index__file__dataset_id",
+    "accession": "index__file__dataset__accession",
+    "title": "index__file__dataset__title",
+    "assembly": "index__assembly",
+}
 
 
-def _found(rows: QuerySet[Variant]) -> list[FoundVariant]:
-    return [
-        FoundVariant(**{k: row[k] for k in _VARIANT_FIELDS}, carriers=bytes(row["carriers"]))
-        for row in rows.values(*_VARIANT_FIELDS, "carriers")
-    ]
+@dataclass(frozen=True)
+class VariantScope:
+    """Which indexes a lookup reads: READY ones of released datasets, of one assembly, of
+    the named datasets only if any are named. Joined into the lookup itself, so a beacon
+    query is one round trip for the alleles and one for the consent filter."""
+
+    assembly: str
+    dataset_ids: frozenset[int] | None = None
+
+    def filter(self, rows: QuerySet[Variant]) -> QuerySet[Variant]:
+        rows = rows.filter(
+            index__status=VariantIndexStatus.READY,
+            index__assembly=self.assembly,
+            index__file__dataset__status=DatasetStatus.RELEASED,
+        )
+        if self.dataset_ids is not None:
+            rows = rows.filter(index__file__dataset_id__in=sorted(self.dataset_ids))
+        return rows
+
+
+def _found(rows: QuerySet[Variant]) -> list[tuple[IndexedFile, FoundVariant]]:
+    found = []
+    for row in rows.values(*_VARIANT_FIELDS, "carriers", *_FILE_FIELDS.values()):
+        samples, contigs = _index_shape(row["index_id"])
+        file = IndexedFile(
+            row["index_id"], *(row[f] for f in _FILE_FIELDS.values()), samples, contigs
+        )
+        variant = FoundVariant(
+            **{k: row[k] for k in _VARIANT_FIELDS}, carriers=bytes(row["carriers"])
+        )
+        found.append((file, variant))
+    return found
+
+
+# The sequence query's lookup, written out: the ORM's compiling of this four-table join cost
+# as much as PostgreSQL's answer (benchmarks/bench_beacon.py). Same filters as VariantScope.
+_ALLELE_SQL = f"""
+SELECT v.index_id, v.chrom, v.position, v.ref, v.alt, v.kind, v.carrier_count, v.carriers,
+       f.dataset_id, d.accession, d.title, i.assembly
+FROM {Variant._meta.db_table} v
+JOIN {VariantIndex._meta.db_table} i ON i.id = v.index_id
+JOIN {DataFile._meta.db_table} f ON f.id = i.file_id
+JOIN {Dataset._meta.db_table} d ON d.id = f.dataset_id
+WHERE v.chrom = %s AND v.position = %s AND v.ref = %s AND v.alt = %s
+  AND i.status = %s AND i.assembly = %s AND d.status = %s
+ORDER BY v.index_id
+"""  # noqa: S608 - table names from the models; every value is a parameter
+
+
+def _allele(scope: VariantScope, chrom: str, position: int, ref: str, alt: str) -> list[Any]:
+    params = [chrom, position, ref, alt]
+    params += [VariantIndexStatus.READY.value, scope.assembly, DatasetStatus.RELEASED.value]
+    with connection.cursor() as cursor:
+        cursor.execute(_ALLELE_SQL, params)
+        rows = cursor.fetchall()
+    found = []
+    for *variant, dataset_id, accession, title, assembly in rows:
+        samples, contigs = _index_shape(variant[0])
+        file = IndexedFile(variant[0], dataset_id, accession, title, assembly, samples, contigs)
+        found.append((file, FoundVariant(*variant[:7], carriers=bytes(variant[7]))))
+    return found
 
 
 def variants_at(
-    index_ids: list[int], *, chrom: str, position: int, ref: str, alt: str | None
-) -> list[FoundVariant]:
+    scope: VariantScope, *, chrom: str, position: int, ref: str, alt: str | None
+) -> list[tuple[IndexedFile, FoundVariant]]:
     """The alleles at one position (VCF POS) with these reference bases; any alternate
     allele when `alt` is None."""
-    rows = Variant.objects.filter(index_id__in=index_ids, chrom=chrom, position=position, ref=ref)
+    if alt is not None and scope.dataset_ids is None:
+        return _allele(scope, chrom, position, ref, alt)
+    rows = Variant.objects.filter(chrom=chrom, position=position, ref=ref)
     if alt is not None:
         rows = rows.filter(alt=alt)
-    return _found(rows.order_by("index_id", "alt"))
+    return _found(scope.filter(rows).order_by("index_id", "alt"))
 
 
 def variants_in(
-    index_ids: list[int], *, chrom: str, first: int, last: int, kinds: frozenset[str] | None
-) -> list[FoundVariant]:
+    scope: VariantScope, *, chrom: str, first: int, last: int, kinds: frozenset[str] | None
+) -> list[tuple[IndexedFile, FoundVariant]]:
     """The alleles whose VCF POS is in [first, last], of the given kinds if any."""
-    rows = Variant.objects.filter(
-        index_id__in=index_ids, chrom=chrom, position__gte=first, position__lte=last
-    )
+    rows = Variant.objects.filter(chrom=chrom, position__gte=first, position__lte=last)
     if kinds is not None:
         rows = rows.filter(kind__in=sorted(kinds))
-    return _found(rows.order_by("position", "index_id", "ref", "alt"))
+    return _found(scope.filter(rows).order_by("position", "index_id", "ref", "alt"))

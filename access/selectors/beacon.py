@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
@@ -38,6 +39,7 @@ from datasets.models import Sample
 from datasets.selectors import (
     FoundVariant,
     IndexedFile,
+    VariantScope,
     beacon_files,
     index_sample_pks,
     variants_at,
@@ -89,14 +91,20 @@ class Scopes:
         return self.controlled.get(dataset_id, self.default)
 
 
+@functools.cache
+def _public_scope() -> Scope:
+    # The same filter for every anonymous query: built once (it holds no consent data).
+    return Scope(PUBLIC, public_sample_q())
+
+
 def scopes_for(user: Any) -> Scopes:
     if not getattr(user, "is_authenticated", False):
-        return Scopes(Scope(PUBLIC, public_sample_q()), {})
+        return Scopes(_public_scope(), {})
     declared = declared_request(user)
     default = (
         Scope(REGISTERED, consenting_sample_q(declared), declared)
         if declared is not None
-        else Scope(PUBLIC, public_sample_q())
+        else _public_scope()
     )
     controlled: dict[int, Scope] = {}
     for grant in active_grants(user).order_by("ends_on"):
@@ -162,7 +170,7 @@ def _check_reference(query: Query, files: list[IndexedFile]) -> None:
 
 def _counted(sample_q: Q, pks: Iterable[int]) -> dict[int, int]:
     return dict(
-        Sample.objects.filter(sample_q, pk__in=list(pks)).values_list("pk", "participant_id")
+        Sample.objects.filter(sample_q, pk__in_array=list(pks)).values_list("pk", "participant_id")
     )
 
 
@@ -179,10 +187,56 @@ def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Sco
             if counted:
                 answer.variants.append(row)
                 answer.carriers.update(counted)
-        # One EXISTS that stops at the first consenting carrier: the boolean answer's cost
-        # does not grow with the allele's frequency.
-        elif Sample.objects.filter(scope.sample_q, pk__in=pks).exists():
+        elif _any_counted(scope.sample_q, pks):
             answer.variants.append(row)
+
+
+# A boolean answer needs one countable carrier, not all: the carriers are asked about in
+# growing slices (PostgreSQL checks every element of an `= ANY` array before it can stop,
+# so 2,000 carriers of a common allele would cost 2,000 index probes at once).
+_SLICES = (64, 512)
+
+
+class _CompiledExists:
+    """`Sample.objects.filter(sample_q, pk__in_array=pks).exists()`, compiled once by the ORM
+    and run with new carriers: for the public tier's fixed filter, compiling took longer
+    than PostgreSQL's answer. The carrier array is found among the compiled parameters."""
+
+    _MARKER = -987_654_321
+
+    def __init__(self, sample_q: Q) -> None:
+        query = Sample.objects.filter(sample_q, pk__in_array=[self._MARKER]).order_by()
+        sql, params = query.values("pk")[:1].query.sql_with_params()
+        self.sql = f"SELECT EXISTS ({sql})"
+        self.params = list(params)
+        self.slot = self.params.index([self._MARKER])
+
+    def __call__(self, pks: list[int]) -> bool:
+        params = self.params.copy()
+        params[self.slot] = pks
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return bool(cursor.fetchone()[0])
+
+
+@functools.cache
+def _public_exists() -> _CompiledExists:
+    return _CompiledExists(_public_scope().sample_q)
+
+
+def _any_counted(sample_q: Q, pks: list[int]) -> bool:
+    public = connection.vendor == "postgresql" and sample_q is _public_scope().sample_q
+    start = 0
+    for size in (*_SLICES, len(pks)):
+        chunk = pks[start : start + size]
+        if chunk and public and _public_exists()(chunk):
+            return True
+        if chunk and not public and Sample.objects.filter(sample_q, pk__in_array=chunk).exists():
+            return True
+        start += size
+        if start >= len(pks):
+            return False
+    return False
 
 
 def _answer_range(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
@@ -212,22 +266,23 @@ def _answer_range(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope,
 def beacon_answer(query: Query, user: Any) -> Answer:
     """The consent-aware answer to a g_variants query (the asker's tiers already applied)."""
     scopes = scopes_for(user)
-    files = beacon_files(query.assembly)
-    _check_reference(query, files)
-    if query.granularity == "record":
-        files = [f for f in files if f.dataset_id in scopes.controlled]
-    by_index = {f.index_id: f for f in files}
+    if query.chrom not in STANDARD_CHROMS:
+        _check_reference(query, beacon_files(query.assembly))
+    scope = VariantScope(
+        query.assembly,
+        frozenset(scopes.controlled) if query.granularity == "record" else None,
+    )
     if query.is_sequence:
-        rows = variants_at(
-            list(by_index),
+        found = variants_at(
+            scope,
             chrom=query.chrom,
             position=query.first_position,
             ref=query.ref or "",
             alt=query.alt,
         )
     else:
-        rows = variants_in(
-            list(by_index),
+        found = variants_in(
+            scope,
             chrom=query.chrom,
             first=query.first_position,
             last=query.last_position,
@@ -235,24 +290,25 @@ def beacon_answer(query: Query, user: Any) -> Answer:
         )
     threshold = rare_frequency()
     rare = any(
-        row.carrier_count < max(RARE_CARRIERS, threshold * by_index[row.index_id].samples)
-        for row in rows
+        row.carrier_count < max(RARE_CARRIERS, threshold * file.samples) for file, row in found
     )
+    files: dict[int, IndexedFile] = {}
     grouped: dict[int, list[FoundVariant]] = defaultdict(list)
-    for row in rows:
-        grouped[row.index_id].append(row)
+    for file, row in found:
+        files[file.index_id] = file
+        grouped[file.index_id].append(row)
     full = query.granularity != "boolean"
     answers = []
-    for index_id, found in grouped.items():
-        file = by_index[index_id]
-        scope = scopes.of(file.dataset_id)
-        answer = DatasetAnswer(file=file, tier=scope.tier)
+    for index_id, rows in grouped.items():
+        file = files[index_id]
+        scope_of = scopes.of(file.dataset_id)
+        answer = DatasetAnswer(file=file, tier=scope_of.tier)
         if query.is_sequence:
-            _answer_sequence(answer, found, scope, full=full)
+            _answer_sequence(answer, rows, scope_of, full=full)
         else:
-            _answer_range(answer, found, scope, full=full)
+            _answer_range(answer, rows, scope_of, full=full)
         answers.append(answer)
-    return Answer(query, scopes.default.tier, answers, rare, len(rows))
+    return Answer(query, scopes.default.tier, answers, rare, len(found))
 
 
 def may_ask_records(user: Any) -> bool:
