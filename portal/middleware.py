@@ -45,6 +45,7 @@ _OTP_EXEMPT_PREFIXES = (
     "/account/sso/callback/",
     "/static/",
     "/healthz",
+    "/readyz",
 )
 
 

@@ -41,6 +41,7 @@ portal_patterns = (
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     # Before the pages: GA4GH clients (DRS, htsget) call these by the thousand, and a path is
     # matched against every pattern listed before its own.
     path("ga4gh/", include("access.ga4gh_urls")),

@@ -11,17 +11,20 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import oidc, services
+from portal.celery import app as celery_app
 from portal.exceptions import PROBLEM_CONTENT_TYPE, NotFoundError, PortalError, problem
 from portal.forms import (
     ApiTokenForm,
@@ -45,7 +48,40 @@ HOME_BY_ROLE = {
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches nothing else, so it stays cheap."""
     return JsonResponse({"status": "ok"})
+
+
+def _database_check() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in words
+        return f"down: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}"
+    return "ok"
+
+
+def _broker_check() -> str:
+    try:
+        with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=0, timeout=READY_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001
+        return f"down: {type(exc).__name__}: {str(exc).strip()[:200]}"
+    return "ok"
+
+
+READY_TIMEOUT = 2  # seconds per dependency; probes usually time out after 1-5 s
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database and the Celery broker answer; a 503 names what is down."""
+    checks = {"database": _database_check(), "broker": _broker_check()}
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 def landing(request: HttpRequest) -> HttpResponse:
