@@ -258,3 +258,43 @@ def test_api_token_use_is_recorded_at_most_once_a_minute(researcher: User) -> No
     last = ApiToken.objects.get(pk=token.pk).last_used_at
     assert last is not None
     assert last > earlier
+
+
+def test_api_token_dies_when_the_admin_password_form_sets_a_password(
+    researcher: User, operator: User
+) -> None:
+    """Through the admin's own "change password" form, not set_password in the test."""
+    secret = api_token_for(researcher)
+    admin = signed_in_client(operator)
+
+    response = admin.post(
+        f"/admin/portal/user/{researcher.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": "an operator's new long passphrase",
+            "password2": "an operator's new long passphrase",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _refusal(_get(secret)) == PASSWORD_CHANGED
+
+
+def test_api_token_dead_after_reset_is_refused_by_ga4gh_endpoints_too(
+    researcher: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    secret = api_token_for(researcher)
+    passport = "/ga4gh/passport/v1/visas"
+    assert Client().get(passport, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post("/account/password-reset/", {"email": researcher.email})
+    new = "a brand new long passphrase"
+    Client().post(
+        link_from_last_email("/account/password-reset/"),
+        {"password": new, "password_again": new},
+    )
+
+    response = Client().get(passport, HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+    assert response.status_code == 401
+    assert json.loads(response.content)["code"] == "token_password_changed"
