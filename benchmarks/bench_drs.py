@@ -3,8 +3,8 @@
 The demo data of `seed_demo` on a PostgreSQL database of its own (production settings:
 DEBUG off), a personal API token of the holder of the demo's active grant, and a file of
 that grant's dataset prepared once through DRS itself (202, the delivery prepared in-process,
-then 200). Then gunicorn (2 sync workers) on 127.0.0.1 is loaded by wrk (16 connections):
-`GET /ga4gh/drs/v1/objects/{id}/access/https` with the bearer token (every request
+then 200). Then gunicorn on 127.0.0.1, with 2 sync workers and then as `make run` runs the
+pages (2 workers x 8 threads), is loaded by wrk (16 connections): `GET /ga4gh/drs/v1/objects/{id}/access/https` with the bearer token (every request
 authenticated, the caller's grant, consent and link checked while nothing was audited), the
 DrsObject `GET /objects/{id}`, and the trivial view `/healthz` on the same server as the
 reference.
@@ -147,68 +147,82 @@ def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def main() -> None:
-    psql(f"CREATE DATABASE {DB_NAME}")
-    server = None
+# The server configurations measured: gunicorn's 2 sync workers (STACK.md's reference
+# figure: a request holds its worker while it waits for PostgreSQL), and the pages pool as
+# `make run` starts it (2 workers x 8 threads: one request's wait is another's CPU time).
+SERVERS = {
+    "2 sync workers": ["--workers", "2"],
+    "2 workers x 8 threads (gthread, as `make run`)": [
+        "--workers", "2", "--worker-class", "gthread", "--threads", "8",
+    ],
+}  # fmt: skip
+
+
+def measure(
+    server_args: list[str], pages: list[tuple[str, str, tuple[str, ...]]]
+) -> dict[str, tuple[float, float]]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+         *server_args, "--log-level", "warning"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )  # fmt: skip
+    results: dict[str, tuple[float, float]] = {}
     try:
-        object_id, token, access_path = setup()
-        load_start = loadavg()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=os.environ.copy(),
-        )
         wait_up(port, "/healthz")
         base = f"http://127.0.0.1:{port}"
-        bearer = f"Authorization: Bearer {token}"
-        pages = [
-            ("trivial view `/healthz` (reference)", base + "/healthz", ()),
-            ("DRS access `/objects/{id}/access/https`", base + access_path, (bearer,)),
-            ("DRS object `/objects/{id}`", f"{base}/ga4gh/drs/v1/objects/{object_id}", (bearer,)),
-        ]
-        results: dict[str, tuple[float, float]] = {}
         # Interleaved rounds, so a change in the machine's load touches every page alike.
         for _ in range(2):
-            for label, url, headers in pages:
-                wrk(url, *headers)  # warm-up
-                rps, p99 = wrk(url, *headers)
+            for label, path, headers in pages:
+                wrk(base + path, *headers)  # warm-up
+                rps, p99 = wrk(base + path, *headers)
                 best = results.get(label)
                 if best is None or rps > best[0]:
                     results[label] = (rps, p99)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return results
+
+
+def main() -> None:
+    psql(f"CREATE DATABASE {DB_NAME}")
+    try:
+        object_id, token, access_path = setup()
+        load_start = loadavg()
+        bearer = f"Authorization: Bearer {token}"
+        pages = [
+            ("trivial view `/healthz` (reference)", "/healthz", ()),
+            ("DRS access `/objects/{id}/access/https`", access_path, (bearer,)),
+            ("DRS object `/objects/{id}`", f"/ga4gh/drs/v1/objects/{object_id}", (bearer,)),
+        ]
+        runs = {name: measure(args, pages) for name, args in SERVERS.items()}
         load_end = loadavg()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
         psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         subprocess.run(["rm", "-rf", str(TMP)], check=False)
-    reference = results[pages[0][0]][0]
     print("## DRS: access requests for a prepared file vs a trivial view\n")
     print(__doc__.strip().split("\n\n", 1)[1].replace("\n", " ") + "\n")
     print(
         f"wrk {WRK_CONNECTIONS} connections, {WRK_DURATION} per measurement, the better of two "
-        f"interleaved rounds. Load average {load_start} at the start, {load_end} at the end (2 "
-        "cores shared with other people's work and with wrk).\n"
+        f"interleaved rounds per server. Load average {load_start} at the start, {load_end} at "
+        "the end (2 cores shared with other people's work and with wrk).\n"
     )
-    print("| request | requests/s | p99 ms | ratio to trivial view |")
-    print("|---|---:|---:|---:|")
-    for label, _, _ in pages:
-        rps, p99 = results[label]
-        print(f"| {label} | {rps:,.0f} | {p99:.1f} | {rps / reference:.2f} |")
-    access = results[pages[1][0]][0]
-    print(f"\nTarget: DRS access >= 0.5 of the trivial view; this run: {access / reference:.2f}.")
+    print("| server | request | requests/s | p99 ms | ratio to trivial view |")
+    print("|---|---|---:|---:|---:|")
+    ratios = {}
+    for name, results in runs.items():
+        reference = results[pages[0][0]][0]
+        for label, _, _ in pages:
+            rps, p99 = results[label]
+            print(f"| {name} | {label} | {rps:,.0f} | {p99:.1f} | {rps / reference:.2f} |")
+        ratios[name] = results[pages[1][0]][0] / reference
+    print(
+        "\nTarget: DRS access >= 0.5 of the trivial view; this run: "
+        + ", ".join(f"{ratio:.2f} with {name}" for name, ratio in ratios.items())
+        + "."
+    )
 
 
 if __name__ == "__main__":
