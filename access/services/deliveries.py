@@ -266,8 +266,8 @@ def consent_filtered_copy(datafile: DataFile, keep: list[str]) -> _Planned:
             raise DeliveryUnavailable(
                 f"the consent-filtered copy of {datafile.path} could not be built: {exc}"
             ) from exc
-    sums = genomics.compute_checksums(target)
-    index_sums = genomics.compute_checksums(index)
+    sums = genomics.kept_checksums(target)
+    index_sums = genomics.kept_checksums(index)
     return _Planned(
         datafile,
         relative,

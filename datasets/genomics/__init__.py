@@ -17,6 +17,7 @@ from datasets.genomics.checksums import (
     CHECKSUM_PROGRESS_EVERY,
     Checksums,
     compute_checksums,
+    kept_checksums,
 )
 from datasets.genomics.filtering import (
     FILTER_COMPRESSION_LEVEL,
@@ -90,6 +91,7 @@ __all__ = [
     "check_eof",
     "check_index",
     "compute_checksums",
+    "kept_checksums",
     "concatenate_pieces",
     "copy_index_format",
     "detect_format",

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import itertools
+import json
 import os
 import queue
 import threading
@@ -146,3 +147,34 @@ def _hash_threaded(
         if worker.error is not None:
             raise worker.error
     return done
+
+
+def _sums_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.sums.json")
+
+
+def kept_checksums(path: PathArg) -> Checksums:
+    """A file's size, SHA-256 and MD5, computed once per version of the file (for files read
+    again and again, such as consent-filtered copies).
+
+    They are kept beside it (`.<name>.sums.json`) with the size and mtime they were computed
+    for, so a later caller does not read it all again; a file rebuilt or touched since has
+    another mtime and is hashed anew.
+    """
+    path = Path(path)
+    stat = path.stat()
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    kept = _sums_path(path)
+    try:
+        known = json.loads(kept.read_text(encoding="utf-8"))
+        if {k: known.get(k) for k in stamp} == stamp:
+            return Checksums(stat.st_size, str(known["sha256"]), str(known["md5"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none kept yet, or unreadable: hash the copy
+    sums = compute_checksums(path)
+    temporary = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+    temporary.write_text(
+        json.dumps({**stamp, "sha256": sums.sha256, "md5": sums.md5}), encoding="utf-8"
+    )
+    temporary.replace(kept)
+    return sums

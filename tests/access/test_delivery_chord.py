@@ -102,8 +102,11 @@ def test_the_chord_builds_the_pieces_and_joins_them_into_the_served_copy(
     assert served.served_path == f"derivatives/{mixed.sha256}.{SIX_HASH}.vcf.gz"
     assert bcftools_genotypes(copy) == bcftools_genotypes(sources.vcf_mixed, CONSENTING)
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == served.sha256
-    # Only the copy and its index remain: the pieces' folder is gone.
+    # Only the copy and its index remain, with the checksums kept beside each: the pieces'
+    # folder is gone.
     assert sorted(p.name for p in (delivery_world.root / "derivatives").iterdir()) == [
+        f".{mixed.sha256}.{SIX_HASH}.vcf.gz.sums.json",
+        f".{mixed.sha256}.{SIX_HASH}.vcf.gz.tbi.sums.json",
         f"{mixed.sha256}.{SIX_HASH}.vcf.gz",
         f"{mixed.sha256}.{SIX_HASH}.vcf.gz.tbi",
     ]

@@ -125,7 +125,7 @@ def _assert_delivered_once(delivery: Delivery, big_vcf: Path, logs: str) -> None
         == hashlib.sha256(copy.read_bytes()).hexdigest()
     )
     # The pieces' folder is gone with whatever a killed worker left in it.
-    assert not list(copy.parent.glob(f".{copy.name}*"))
+    assert not list(copy.parent.glob(f".{copy.name}.pieces*"))
 
 
 def test_pieces_spread_over_the_workers_that_are_free(
