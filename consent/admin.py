@@ -135,7 +135,7 @@ class ChoiceInlineForm(forms.ModelForm):
             "explanation",
             "meaning",
             "allowed_answers",
-            "default_answer",
+            "recommended_answer",
         )
 
     def clean(self) -> dict[str, Any]:
@@ -150,8 +150,14 @@ class ChoiceInlineForm(forms.ModelForm):
             self.add_error(
                 "allowed_answers", 'Some of "yes", "no", "ask", as a list: ["yes", "no"].'
             )
-        elif allowed and cleaned.get("default_answer") and cleaned["default_answer"] not in allowed:
-            self.add_error("default_answer", "The default must be one of the allowed answers.")
+        elif (
+            allowed
+            and cleaned.get("recommended_answer")
+            and cleaned["recommended_answer"] not in allowed
+        ):
+            self.add_error(
+                "recommended_answer", "The recommended answer must be one of the allowed answers."
+            )
         return cleaned
 
 

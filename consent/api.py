@@ -53,7 +53,11 @@ class ConsentMeApi(APIView):
 
     class ConsentUpdateInputSerializer(serializers.Serializer):
         version = serializers.IntegerField(help_text="The consent version being signed")
-        answers = serializers.DictField(child=serializers.CharField())
+        # Blank answers pass through so that the service names each unanswered question.
+        answers = serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            help_text="An answer (yes, no or ask) to every choice of the version, by key",
+        )
         signature = serializers.CharField(allow_blank=True, help_text="Your full name, typed")
         expected_sequence = serializers.IntegerField(
             min_value=0, help_text="The `sequence` you read; 0 for a first consent"

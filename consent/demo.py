@@ -214,7 +214,7 @@ def _published(document: ConsentDocument, language: str, steward: User) -> Conse
                 "question": q,
                 "explanation": e,
                 "allowed_answers": a,
-                "default_answer": d,
+                "recommended_answer": d,
             }
             for k, m, q, e, a, d in CHOICES[language]
         ],

@@ -5,6 +5,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from consent.models import Answer, ComprehensionQuestion, ConsentChoice
 from consent.version_text import Parsed, parse_choices, parse_questions, parse_sections
@@ -38,7 +40,26 @@ def posted_answers(data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _answer_field(choice: ConsentChoice, initial: str) -> forms.CharField:
+def _answer_label(answer: str, *, previous: str = "", recommended: str = "") -> str:
+    """An answer's label, marked when it was the participant's previous answer or is the
+    study's recommendation: said in words, never by preselecting it."""
+    marks = []
+    if answer == previous:
+        marks.append(_("(your previous answer)"))
+    if answer == recommended:
+        marks.append(_("(recommended by the study team)"))
+    if not marks:
+        return Answer(answer).label
+    return format_html(
+        "{} {}",
+        Answer(answer).label,
+        format_html_join(" ", '<span class="meta">{}</span>', ((mark,) for mark in marks)),
+    )
+
+
+def _answer_field(
+    choice: ConsentChoice, initial: str, *, previous: str = "", recommended: str = ""
+) -> forms.CharField:
     # A CharField, not a ChoiceField: a disallowed answer must reach the service's check.
     return forms.CharField(
         label=choice.question,
@@ -46,7 +67,11 @@ def _answer_field(choice: ConsentChoice, initial: str) -> forms.CharField:
         initial=initial,
         help_text=choice.explanation,
         widget=forms.RadioSelect(
-            choices=[(a, Answer(a).label) for a in choice.allowed_answers if a in Answer.values]
+            choices=[
+                (a, _answer_label(a, previous=previous, recommended=recommended))
+                for a in choice.allowed_answers
+                if a in Answer.values
+            ]
         ),
     )
 
@@ -76,19 +101,27 @@ class QuizForm(forms.Form):
 
 
 class ChoicesForm(forms.Form):
-    """One radio group per choice of the version, named `choice-<key>`."""
+    """One radio group per choice of the version, named `choice-<key>`.
+
+    Only the participant's own answers are preselected (`initial_answers`: this session's
+    draft or, on re-consent, the answers in force); `previous` marks the latter on the page.
+    """
 
     def __init__(
         self,
         choices: Sequence[ConsentChoice],
         initial_answers: Mapping[str, str],
         *args: Any,
+        previous: Mapping[str, str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         for choice in choices:
             self.fields[CHOICE_PREFIX + choice.key] = _answer_field(
-                choice, initial_answers.get(choice.key, "")
+                choice,
+                initial_answers.get(choice.key, ""),
+                previous=(previous or {}).get(choice.key, ""),
+                recommended=choice.recommended_answer,
             )
 
 
@@ -243,7 +276,7 @@ class ConsentVersionForm(forms.Form):
         help_text=(
             "One block per choice, blank lines between them, each line “name: value”: key, "
             "question, explanation (optional), meaning, answers (some of yes, no, ask), "
-            "default (optional)."
+            "recommended (optional: shown to participants, never preselected)."
         ),
     )
 

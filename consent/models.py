@@ -155,7 +155,9 @@ class ConsentChoice(models.Model):
     explanation = models.TextField()
     meaning = models.CharField(max_length=30, choices=ChoiceMeaning.choices)
     allowed_answers = models.JSONField(default=list, help_text='Subset of ["yes", "no", "ask"]')
-    default_answer = models.CharField(max_length=3, choices=Answer.choices, blank=True)
+    # Shown to the participant as the study's recommendation, never preselected: consent
+    # is the participant's own act on each question (GDPR art. 4(11); Planet49, 2019).
+    recommended_answer = models.CharField(max_length=3, choices=Answer.choices, blank=True)
 
     class Meta:
         ordering: ClassVar = ["version", "order"]

@@ -6,7 +6,7 @@ Sections:                     Questions:                      Choices (blank lin
                                   - another answer                explanation: For example ...
     ## Next heading               > why (shown if wrong)          meaning: health_research
     ...                                                           answers: yes, no, ask
-                                                                  default: yes
+                                                                  recommended: yes
 
 Each parser returns what the consent services take, or every problem with its line number;
 each formatter writes a version back in the same form (to start the next version from it).
@@ -21,7 +21,7 @@ from typing import Any
 
 from consent.models import Answer, ChoiceMeaning
 
-CHOICE_FIELDS = ("key", "question", "explanation", "meaning", "answers", "default")
+CHOICE_FIELDS = ("key", "question", "explanation", "meaning", "answers", "recommended")
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _FIELD = re.compile(r"([A-Za-z_]+)\s*:(.*)")
 
@@ -134,6 +134,14 @@ def _choice_blocks(text: str, parsed: Parsed) -> list[tuple[int, dict[str, tuple
             parsed.problem(number, "write each line as “name: value” (for example “key: health”).")
             continue
         name, value = match.group(1).lower(), match.group(2).strip()
+        if name == "default":
+            # Consent is never preselected; an older text's default is at most a recommendation.
+            parsed.problem(
+                number,
+                "“default” is no longer used: no answer is ever chosen for the participant. "
+                "Write “recommended: …” to show the study's recommendation beside the question.",
+            )
+            continue
         if name not in CHOICE_FIELDS:
             parsed.problem(number, f"unknown field “{name}”; use {', '.join(CHOICE_FIELDS)}.")
             continue
@@ -183,16 +191,19 @@ def _choice(start: int, block: Mapping[str, tuple[int, str]], parsed: Parsed) ->
         )
     elif len(set(answers)) != len(answers):
         parsed.problem(line("answers"), "an answer is listed twice.")
-    default = value("default").lower()
-    if default and not unknown and default not in answers:
-        parsed.problem(line("default"), f"the default “{default}” is not one of the answers.")
+    recommended = value("recommended").lower()
+    if recommended and not unknown and recommended not in answers:
+        parsed.problem(
+            line("recommended"),
+            f"the recommended answer “{recommended}” is not one of the answers.",
+        )
     return {
         "key": key,
         "question": value("question"),
         "explanation": value("explanation"),
         "meaning": meaning,
         "allowed_answers": answers,
-        "default_answer": default,
+        "recommended_answer": recommended,
     }
 
 
@@ -237,7 +248,7 @@ def format_choices(choices: Iterable[Any]) -> str:
             f"explanation: {' '.join(choice.explanation.split())}" if choice.explanation else "",
             f"meaning: {choice.meaning}",
             f"answers: {', '.join(choice.allowed_answers)}",
-            f"default: {choice.default_answer}" if choice.default_answer else "",
+            f"recommended: {choice.recommended_answer}" if choice.recommended_answer else "",
         ]
         blocks.append("\n".join(line for line in lines if line))
     return "\n\n".join(blocks)

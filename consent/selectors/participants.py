@@ -122,6 +122,20 @@ def choice_meanings(version: ConsentVersion) -> dict[str, str]:
     return dict(version.choices.values_list("key", "meaning"))
 
 
+def carried_over_answers(current: CurrentConsent | None, version: ConsentVersion) -> dict[str, str]:
+    """The participant's own answers in force that still answer a question of `version`:
+    same key, same meaning, an answer still allowed. Nothing else is ever preselected."""
+    if current is None:
+        return {}
+    before = choice_meanings(current.version)
+    return {
+        choice.key: current.answers[choice.key]
+        for choice in version.choices.all()
+        if before.get(choice.key) == choice.meaning
+        and current.answers.get(choice.key) in choice.allowed_answers
+    }
+
+
 def records_of(participant: Participant) -> QuerySet[ConsentRecord]:
     return (
         ConsentRecord.objects.filter(participant=participant)

@@ -60,10 +60,11 @@ def _check_choices(choices: Sequence[Mapping[str, Any]]) -> None:
             raise ConsentError(
                 f"Choice {key}: allowed answers must be some of yes, no, ask.", code="invalid"
             )
-        default = choice.get("default_answer", "")
-        if default and default not in allowed:
+        recommended = choice.get("recommended_answer", "")
+        if recommended and recommended not in allowed:
             raise ConsentError(
-                f"Choice {key}: the default {default!r} is not an allowed answer.", code="invalid"
+                f"Choice {key}: the recommended answer {recommended!r} is not an allowed answer.",
+                code="invalid",
             )
         if choice.get("meaning") not in ChoiceMeaning.values:
             raise ConsentError(
@@ -133,7 +134,7 @@ def consent_version_create(
                     explanation=c.get("explanation", ""),
                     meaning=c["meaning"],
                     allowed_answers=list(c["allowed_answers"]),
-                    default_answer=c.get("default_answer", ""),
+                    recommended_answer=c.get("recommended_answer", ""),
                 )
                 for i, c in enumerate(choices, start=1)
             )

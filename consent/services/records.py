@@ -28,7 +28,7 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_filename, receipt_pdf, sha256_hex
-from consent.services.errors import ConsentError, StaleConsentError
+from consent.services.errors import ConsentError, MissingAnswersError, StaleConsentError
 from consent.services.participants import check_proxy_authority
 from consent.services.requests import consent_questions_withdraw_obsolete
 from consent.tasks import generate_receipt_task
@@ -57,13 +57,11 @@ def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[
     unknown = sorted(set(answers) - set(choices))
     if unknown:
         raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
-    missing = sorted(set(choices) - set(answers))
+    # Valid consent is the participant's own act on every question: nothing is filled in for
+    # them, so a blank answer is as missing as an absent one.
+    missing = [c for c in choices.values() if not str(answers.get(c.key, "")).strip()]
     if missing:
-        # Participants read this: name the questions; the keys in brackets serve API clients.
-        questions = "; ".join(f"{choices[k].question} ({k})" for k in missing)
-        raise ConsentError(
-            f"Please answer every question. Not answered: {questions}", code="missing_answer"
-        )
+        raise MissingAnswersError(missing)
     for key, answer in answers.items():
         if answer not in choices[key].allowed_answers:
             allowed = ", ".join(Answer(a).label.lower() for a in choices[key].allowed_answers)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import selectors, services
@@ -129,13 +130,14 @@ class _Journey:
         self.state.update(changes)
         self.request.session[JOURNEY] = self.state
 
+    def previous_answers(self) -> dict[str, str]:
+        return selectors.carried_over_answers(self.current, self.version)
+
     def initial_answers(self) -> dict[str, str]:
-        """Draft answers, else the answers in force where the keys match, else defaults."""
-        before = self.current.answers if self.current else {}
-        return {
-            c.key: self.state["answers"].get(c.key) or before.get(c.key) or c.default_answer
-            for c in self.version.choices.all()
-        }
+        """This session's draft, else the participant's own answers in force (re-consent).
+        A version's recommended answer is never preselected: consent is the participant's act.
+        """
+        return self.state["answers"] or self.previous_answers()
 
     def context(self, step: int, **extra: Any) -> dict[str, Any]:
         return {"version": self.version, "steps": STEPS, "step": step, **extra}
@@ -209,20 +211,20 @@ def journey_choices(request: HttpRequest) -> HttpResponse:
     if (detour := journey.unready()) is not None:
         return detour
     choices = list(journey.version.choices.all())
-    form = ChoicesForm(choices, journey.initial_answers(), posted(request))
+    previous = journey.previous_answers()
+    form = ChoicesForm(choices, journey.initial_answers(), posted(request), previous=previous)
     if request.method == "POST" and form.is_valid():
         answers = posted_answers(request.POST)
         try:
             clean = services.consent_answers_check(version=journey.version, answers=answers)
         except PortalError as exc:
             form.add_error(None, exc.message)
-            for choice in choices:
-                if not answers.get(choice.key):
-                    form.add_error(CHOICE_PREFIX + choice.key, "Choose an answer.")
+            for key in getattr(exc, "missing", ()):
+                form.add_error(CHOICE_PREFIX + key, _("Choose an answer."))
         else:
             journey.save(answers=clean)
             return redirect("consent:journey_review")
-    context = journey.context(3, form=form)
+    context = journey.context(3, form=form, carried_over=bool(previous))
     return _page(request, "consent/journey_choices.html", context, form)
 
 

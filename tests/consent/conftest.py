@@ -49,7 +49,7 @@ CHOICES: list[dict[str, Any]] = [
         "question": "May we contact you again?",
         "meaning": "recontact",
         "allowed_answers": ["yes", "no"],
-        "default_answer": "yes",
+        "recommended_answer": "yes",
     },
 ]
 ALL_YES = {c["key"]: "yes" for c in CHOICES}

@@ -134,7 +134,11 @@ def test_admin_publish_action_reports_a_refusal(
         ({"allowed_answers": '["maybe"]'}, "allowed_answers", 'Some of "yes", "no", "ask"'),
         ({"allowed_answers": '["yes", "yes"]'}, "allowed_answers", 'Some of "yes", "no", "ask"'),
         ({"allowed_answers": "[]"}, "allowed_answers", "This field is required."),
-        ({"default_answer": "ask"}, "default_answer", "The default must be one of the allowed"),
+        (
+            {"recommended_answer": "ask"},
+            "recommended_answer",
+            "The recommended answer must be one of the allowed",
+        ),
     ],
 )
 def test_admin_choice_form_checks_answers(
@@ -147,7 +151,7 @@ def test_admin_choice_form_checks_answers(
         "explanation": "",
         "meaning": "general_research",
         "allowed_answers": '["yes", "no"]',
-        "default_answer": "",
+        "recommended_answer": "",
         **changes,
     }
 

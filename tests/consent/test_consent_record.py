@@ -66,7 +66,7 @@ def test_ask_answer_does_not_permit(enrolled: Participant, version: ConsentVersi
         ({**ALL_YES, "telepathy": "yes"}, "Unknown choices: telepathy."),
         (
             {k: v for k, v in ALL_YES.items() if k != "health"},
-            "Not answered: May your data be used for health research? (health)",
+            "Please answer this question: “May your data be used for health research?”.",
         ),
         (
             {**ALL_YES, "general": "ask"},

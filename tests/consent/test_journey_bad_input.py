@@ -102,8 +102,8 @@ def test_missing_answers_are_named(client_in: Client, enrolled: Participant) -> 
     alert = _alert(response)
     assert (
         "<li>Please answer every question. Not answered: "
-        "May researchers outside the UK use your data? (abroad); "
-        "May your data be used for health research? (health)</li>"
+        "“May your data be used for health research?”, "
+        "“May researchers outside the UK use your data?”.</li>"
     ) in alert
     assert "May your data be used for health research?: Choose an answer." in alert
     _nothing_written(enrolled)

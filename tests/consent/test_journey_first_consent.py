@@ -79,18 +79,13 @@ def test_choices_wait_for_the_questions(client_in: Client, version: ConsentVersi
     assert client_in.get("/consent/form/review/")["Location"] == "/consent/form/questions/"
 
 
-def test_right_quiz_answer_leads_to_choices_with_defaults(
-    client_in: Client, version: ConsentVersion
-) -> None:
+def test_right_quiz_answer_leads_to_choices(client_in: Client, version: ConsentVersion) -> None:
     response = client_in.post("/consent/form/questions/", {"q1": "0"})
 
     assert response.status_code == 302
     assert response["Location"] == "/consent/form/choices/"
     choices = client_in.get("/consent/form/choices/").content.decode()
     assert "<legend>May your data be used for any research?</legend>" in choices
-    # "recontact" has a default answer; the others start unanswered.
-    assert 'value="yes" id="id_choice-recontact_0" checked' in choices
-    assert 'value="yes" id="id_choice-general_0" checked' not in choices
 
 
 def test_first_consent_from_choices_to_signature(

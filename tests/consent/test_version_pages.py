@@ -26,7 +26,7 @@ CHOICES = (
     "key: general\nquestion: May your data be used for any research?\n"
     "meaning: general_research\nanswers: yes, no\n\n"
     "key: recontact\nquestion: May we contact you again?\nmeaning: recontact\n"
-    "answers: yes, no\ndefault: yes"
+    "answers: yes, no\nrecommended: yes"
 )
 
 
@@ -99,7 +99,7 @@ def test_version_create_page_saves_a_draft_with_everything(
     ]
     (question,) = version.questions.all()
     assert (question.options, question.correct_option) == (["Yes", "No"], 0)
-    assert [(c.key, c.allowed_answers, c.default_answer) for c in version.choices.all()] == [
+    assert [(c.key, c.allowed_answers, c.recommended_answer) for c in version.choices.all()] == [
         ("general", ["yes", "no"], ""),
         ("recontact", ["yes", "no"], "yes"),
     ]

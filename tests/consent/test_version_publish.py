@@ -103,7 +103,10 @@ def test_publishing_an_older_number_is_refused(steward: User) -> None:
         ([], "at least one choice"),
         ([CHOICES[0], CHOICES[0]], "Choice keys must be unique: general"),
         ([{**CHOICES[0], "allowed_answers": ["perhaps"]}], "allowed answers must be some of"),
-        ([{**CHOICES[0], "default_answer": "ask"}], "the default 'ask' is not an allowed answer"),
+        (
+            [{**CHOICES[0], "recommended_answer": "ask"}],
+            "the recommended answer 'ask' is not an allowed answer",
+        ),
         ([{**CHOICES[0], "meaning": "telepathy"}], "unknown meaning 'telepathy'"),
     ],
 )

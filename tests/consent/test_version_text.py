@@ -18,7 +18,7 @@ question: May your data be used for health research?
 explanation: For example cancer.
 meaning: health_research
 answers: yes, no, ask
-default: yes
+recommended: yes
 
 key: recontact
 question: May we contact you again?
@@ -93,7 +93,7 @@ def test_choices_parse_blocks() -> None:
             "explanation": "For example cancer.",
             "meaning": "health_research",
             "allowed_answers": ["yes", "no", "ask"],
-            "default_answer": "yes",
+            "recommended_answer": "yes",
         },
         {
             "key": "recontact",
@@ -101,7 +101,7 @@ def test_choices_parse_blocks() -> None:
             "explanation": "",
             "meaning": "recontact",
             "allowed_answers": ["yes", "no"],
-            "default_answer": "",
+            "recommended_answer": "",
         },
     ]
 
@@ -110,7 +110,7 @@ def test_choices_report_each_mistake_with_its_line() -> None:
     text = (
         "key: Health Data\nquestion: Q1?\nmeaning: health\nanswers: yes, maybe\n\n"
         "key: b\nquestion: Q2?\nquestion: again\ncolour: red\nmeaning: recontact\n"
-        "answers: yes, no\ndefault: ask\n\n"
+        "answers: yes, no\nrecommended: ask\n\n"
         "key: b\nmeaning: recontact\nanswers: yes, yes\nnot a field line\n"
     )
 
@@ -123,8 +123,8 @@ def test_choices_report_each_mistake_with_its_line() -> None:
         "Line 4: answers may only be yes, no and ask (not maybe).",
         "Line 8: “question” is given twice in one choice; leave a blank line between choices.",
         "Line 9: unknown field “colour”; use key, question, explanation, meaning, answers, "
-        "default.",
-        "Line 12: the default “ask” is not one of the answers.",
+        "recommended.",
+        "Line 12: the recommended answer “ask” is not one of the answers.",
         "Line 14: the choice has no question.",
         "Line 14: the key “b” is also used on line 6.",
         "Line 16: an answer is listed twice.",
