@@ -8,8 +8,11 @@ PORT ?= 8000
 # Signed downloads have a server pool of their own (README, "Serving the bytes").
 DOWNLOAD_PORT ?= $(shell echo $$(($(PORT) + 1)))
 STAMP := $(VENV)/.installed
+# The translations: each catalogue (locale/<language>/LC_MESSAGES/*.po, in the repository)
+# compiled to its .mo, which is never committed (Debian's gettext provides msgfmt).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean messages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "custodian: cannot create a virtual environment: install python3-venv (apt-get install python3-venv)"; exit 2; }
@@ -17,7 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+%.mo: %.po
+	@command -v msgfmt >/dev/null || bash .ci/debian-packages --check-or-install
+	msgfmt --check-format -o $@ $<
+
+install: $(STAMP) $(CATALOGUES)
+
+# After changing an English text: add it to every catalogue (then translate its msgstr).
+messages: $(STAMP)
+	for dir in locale/*/; do DEBUG=1 $(PY) manage.py makemessages --no-obsolete --no-location \
+	    -l $$(basename $$dir) --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' \
+	    --ignore='benchmarks/*' --ignore='docs/*'; done
 
 # The embedded default: SQLite and a filesystem broker under var/, no server needed.
 # Production settings otherwise (DEBUG off), with TLS-only cookies and 2FA relaxed for
@@ -30,7 +43,7 @@ run: export CSRF_COOKIE_SECURE := 0
 run: export SECURE_HSTS_SECONDS := 0
 run: export CUSTODIAN_REQUIRE_OTP := 0
 run: export CUSTODIAN_DOWNLOAD_URL := http://$(HOST):$(DOWNLOAD_PORT)
-run: $(STAMP)
+run: $(STAMP) $(CATALOGUES)
 	@mkdir -p var && test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
@@ -54,7 +67,7 @@ lint: $(STAMP)
 # Tests import the settings in DEBUG mode (no SECRET_KEY needed); pytest-django still runs
 # each test with DEBUG off, as production does.
 test: export DEBUG := 1
-test: $(STAMP)
+test: $(STAMP) $(CATALOGUES)
 	@bash .ci/debian-packages --check-or-install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -66,4 +79,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf var .pytest_cache .hypothesis
+	rm -rf var .pytest_cache .hypothesis $(CATALOGUES)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Participant(models.Model):
@@ -33,9 +34,9 @@ class Participant(models.Model):
 
 
 class Answer(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    ASK = "ask", "Ask me each time"
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    ASK = "ask", _("Ask me each time")
 
 
 class ChoiceMeaning(models.TextChoices):
@@ -173,16 +174,16 @@ class ConsentChoice(models.Model):
 
 
 class RecordKind(models.TextChoices):
-    CONSENT = "consent", "First consent"
-    CHANGE = "change", "Change of choices"
-    RECONSENT = "reconsent", "Consent to a new version"
-    WITHDRAWAL = "withdrawal", "Withdrawal"
+    CONSENT = "consent", _("First consent")
+    CHANGE = "change", _("Change of choices")
+    RECONSENT = "reconsent", _("Consent to a new version")
+    WITHDRAWAL = "withdrawal", _("Withdrawal")
 
 
 class WithdrawalLevel(models.TextChoices):
-    NO_CONTACT = "no_contact", "No further contact"
-    NO_ACCESS = "no_access", "No further access"
-    NO_USE = "no_use", "No further use"
+    NO_CONTACT = "no_contact", _("No further contact")
+    NO_ACCESS = "no_access", _("No further access")
+    NO_USE = "no_use", _("No further use")
 
 
 # Withdrawal can only go further: contact < access < use.
@@ -194,9 +195,9 @@ WITHDRAWAL_RANK = {
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web"
-    API = "api", "API"
-    PAPER = "paper", "Imported paper form"
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    PAPER = "paper", _("Imported paper form")
 
 
 class ConsentRecord(models.Model):
@@ -235,10 +236,10 @@ class ConsentRecord(models.Model):
 
 
 class ConsentStatus(models.TextChoices):
-    ACTIVE = "active", "Consent given"
-    NO_CONTACT = "no_contact", "Withdrawn: no further contact"
-    NO_ACCESS = "no_access", "Withdrawn: no further access"
-    NO_USE = "no_use", "Withdrawn: no further use"
+    ACTIVE = "active", _("Consent given")
+    NO_CONTACT = "no_contact", _("Withdrawn: no further contact")
+    NO_ACCESS = "no_access", _("Withdrawn: no further access")
+    NO_USE = "no_use", _("Withdrawn: no further use")
 
 
 class CurrentConsent(models.Model):
@@ -358,11 +359,11 @@ class ParticipantProxy(models.Model):
 
 
 class QuestionStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for your answer"
-    ANSWERED = "answered", "Answered"
+    PENDING = "pending", _("Waiting for your answer")
+    ANSWERED = "answered", _("Answered")
     # Set by the portal, never by a person: the question no longer applies (the participant
     # changed that choice or withdrew, or the request it is about was withdrawn).
-    WITHDRAWN = "withdrawn", "No longer needed"
+    WITHDRAWN = "withdrawn", _("No longer needed")
 
 
 class ConsentQuestion(models.Model):
@@ -386,7 +387,7 @@ class ConsentQuestion(models.Model):
         max_length=12, choices=QuestionStatus.choices, default=QuestionStatus.PENDING
     )
     answer = models.CharField(
-        max_length=3, choices=[(Answer.YES, "Yes"), (Answer.NO, "No")], blank=True
+        max_length=3, choices=[(Answer.YES, _("Yes")), (Answer.NO, _("No"))], blank=True
     )
     created_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -1,14 +1,53 @@
-"""The consent receipt: one template, shown as a printable page and rendered to a PDF."""
+"""The consent receipt: one template, shown as a printable page and rendered to a PDF.
+
+A receipt is written in the language of whoever signed (the participant, or the guardian
+acting for them): the PDF made once and kept, and the page, in the reader's language.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, Participant
 from consent.selectors import consent_record_answers, record_signer
+from portal.models import User
+
+
+def participant_language(participant: Participant) -> str:
+    """The language to write to a participant in: the one they chose on the portal, else
+    the language they were enrolled in, where the portal offers it, else the portal's."""
+    offered = dict(settings.LANGUAGES)
+    for code in (participant.user.language, participant.language):
+        if code in offered:
+            return code
+    return settings.LANGUAGE_CODE
+
+
+def person_language(user: User) -> str:
+    """A person's language: a participant's as above, anyone else's own choice."""
+    participant = Participant.objects.filter(user=user).select_related("user").first()
+    if participant is not None:
+        return participant_language(participant)
+    return user.language if user.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def record_language(record: ConsentRecord) -> str:
+    """The language of a record's PDF receipt: the signer's (a guardian's for a child)."""
+    if record.proxy is not None:
+        return person_language(record.proxy)
+    return participant_language(record.participant)
+
+
+def _language_name(code: str) -> str:
+    try:
+        return str(translation.get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
 
 
 def receipt_context(record: ConsentRecord) -> dict[str, Any]:
@@ -17,6 +56,7 @@ def receipt_context(record: ConsentRecord) -> dict[str, Any]:
         "record": record,
         "answers": consent_record_answers(record),
         "signed_by": record_signer(record),
+        "form_language": _language_name(record.version.language),
     }
 
 
@@ -28,7 +68,8 @@ def receipt_pdf(record: ConsentRecord) -> bytes:
     # weasyprint takes half a second to import; only this path needs it.
     from weasyprint import HTML
 
-    html = render_to_string("consent/receipt_pdf.html", receipt_context(record))
+    with translation.override(record_language(record)):
+        html = render_to_string("consent/receipt_pdf.html", receipt_context(record))
     return HTML(string=html).write_pdf()
 
 

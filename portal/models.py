@@ -7,15 +7,16 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    PARTICIPANT = "participant", "Participant"
-    RESEARCHER = "researcher", "Researcher"
-    DAC_MEMBER = "dac_member", "DAC member"
-    DAC_CHAIR = "dac_chair", "DAC chair"
-    STEWARD = "steward", "Data steward"
-    PROXY = "proxy", "Proxy (guardian)"
+    PARTICIPANT = "participant", _("Participant")
+    RESEARCHER = "researcher", _("Researcher")
+    DAC_MEMBER = "dac_member", _("DAC member")
+    DAC_CHAIR = "dac_chair", _("DAC chair")
+    STEWARD = "steward", _("Data steward")
+    PROXY = "proxy", _("Proxy (guardian)")
 
 
 # Roles whose sign-in needs a second factor when CUSTODIAN_REQUIRE_OTP is on.
@@ -63,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)
+    # The language chosen on the language switch (a code of settings.LANGUAGES), used for
+    # the pages once signed in, emails and receipts; blank: not chosen (browser's, cookie's).
+    language = models.CharField(max_length=10, blank=True, default="")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
@@ -96,7 +100,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def roles_display(self) -> str:
-        return ", ".join(Role(r).label for r in ROLE_PRIORITY if r in self.roles)
+        return ", ".join(str(Role(r).label) for r in ROLE_PRIORITY if r in self.roles)
 
     @property
     def needs_otp(self) -> bool:

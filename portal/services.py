@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.audit import audit_log
@@ -52,9 +52,19 @@ class UserActions:
     ROLE_ADD = "user.role_add"
 
 
-def email_queue(*, to: str, template: str, context: dict[str, object]) -> None:
-    """Send an email from a worker once the current transaction commits."""
-    text = render_to_string(template, {"site_url": settings.SITE_URL, **context})
+def email_queue(
+    *, to: str, template: str, context: dict[str, object], language: str = ""
+) -> None:
+    """Send an email from a worker once the current transaction commits, written in
+    `language`, else in the language of the account with that address, else the page's."""
+    language = language or (
+        User.objects.filter(email=normalize_email(to)).values_list("language", flat=True).first()
+        or ""
+    )
+    if language not in dict(settings.LANGUAGES):
+        language = translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        text = render_to_string(template, {"site_url": settings.SITE_URL, **context})
     subject, _, body = text.strip().partition("\n")
     transaction.on_commit(
         lambda: send_email_task.delay(to=[to], subject=subject.strip(), body=body.strip())
@@ -167,10 +177,17 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def user_invite(*, actor: User, email: str, full_name: str, role: Role) -> User:
-    """Create an account that its owner activates from an emailed link (sets a password)."""
+def user_invite(
+    *, actor: User, email: str, full_name: str, role: Role, language: str = ""
+) -> User:
+    """Create an account that its owner activates from an emailed link (sets a password).
+
+    `language` (e.g. a participant's, from enrolment) is the account's: the invitation is
+    written in it, and so are the pages once they sign in."""
     with transaction.atomic():
-        user = _create_user(email=email, full_name=full_name, role=role, is_active=False)
+        user = _create_user(
+            email=email, full_name=full_name, role=role, is_active=False, language=language
+        )
         user.set_unusable_password()
         user.save(update_fields=["password"])
         audit_log(actor=actor, action=UserActions.INVITE, target=user, after={"role": role})
@@ -602,3 +619,13 @@ def oidc_identity_unlink(*, actor: User, identity_id: int) -> OidcIdentity:
             after={"issuer": identity.issuer, "subject": identity.subject},
         )
     return identity
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The person's own choice of language (the view checked it is offered). Not audited:
+    a display preference, like the cookie it mirrors; nothing is decided by it."""
+    if language not in dict(settings.LANGUAGES):
+        raise AccountError(_("This language is not offered."), code="invalid")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+    return user

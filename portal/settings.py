@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -90,9 +91,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the cookie set by the language switch, else Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in person's own language (chosen on the switch) wins over the cookie.
+    "portal.i18n.UserLanguageMiddleware",
     # Before any view or later middleware reads input: NUL bytes, deep JSON, large bodies.
     "portal.middleware.BadInputMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -117,10 +122,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "portal.context_processors.portal",
+                "consent.context_processors.acting",
             ],
         },
     },
@@ -235,6 +242,19 @@ GUARDIAN_MONKEY_PATCH_USER = False
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en"
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The languages of the participant pages, emails and receipts: English (the source) and one
+# per catalogue under locale/, so a third language is a new django.po, not a code change.
+LANGUAGES = [("en", "English")] + sorted(
+    (
+        po.parents[1].name,
+        LANG_INFO.get(po.parents[1].name, {}).get("name_local", po.parents[1].name),
+    )
+    for po in LOCALE_PATHS[0].glob("*/LC_MESSAGES/django.po")
+)
+LANGUAGE_COOKIE_NAME = "custodian_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = env("TIME_ZONE", "Europe/London") or "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import i18n, views
 
 portal_patterns = (
     [
@@ -46,6 +46,7 @@ urlpatterns = [
     # matched against every pattern listed before its own.
     path("ga4gh/", include("access.ga4gh_urls")),
     path("", include(portal_patterns)),
+    path("language/", i18n.language_switch, name="set_language"),
     path("consent/", include("consent.urls")),
     path("datasets/", include("datasets.urls")),
     path("access/", include("access.urls")),

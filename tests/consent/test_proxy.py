@@ -182,9 +182,12 @@ def test_participant_who_is_a_guardian_sees_own_consent_until_choosing_the_child
     client.post("/consent/proxy/", {"participant": child.pk})
     for_child = client.get("/consent/").content.decode()
 
-    assert "You are acting as guardian for" not in own
+    assert "You are acting as" not in own
     assert other_participant.participant.study_id in own
-    assert "You are acting as guardian for <strong>Pat Participant</strong>" in for_child
+    assert "<h1>Consent for Pat Participant</h1>" in for_child
+    assert "You are acting as Pat's guardian" in for_child
+    assert "<strong>Pat Participant</strong> (study ID" in for_child
+    assert "Hello," not in for_child
 
 
 def test_majority_date_handles_leap_day() -> None:
@@ -229,7 +232,7 @@ def test_proxy_uses_the_web_journey_for_the_child(
     page = opened.content.decode()
 
     assert opened.status_code == 200
-    assert "You are acting as guardian for" in page
+    assert "You are acting as Pat's guardian" in page
     assert child.study_id in page
 
 

@@ -128,7 +128,8 @@ def test_a_proxy_answers_for_the_child_they_act_for(
     page = client.get(URL).content.decode()
     response = client.post(f"{URL}{question.pk}/answer/", {f"q{question.pk}-answer": "yes"})
 
-    assert "Requests to use Pat Participant's data" in page
+    assert "<h1>Requests to use Pat's data</h1>" in page
+    assert "You are acting as Pat's guardian" in page
     assert response.status_code == 302
     question.refresh_from_db()
     assert question.answered_by == guardian
