@@ -343,7 +343,7 @@ def main() -> None:
             bench_consent.psql(f"DROP DATABASE IF EXISTS {bench_consent.DB_NAME} WITH (FORCE)")
 
     print("## Beacon v2: consent-aware queries and the variant index (PostgreSQL)\n")
-    print(__doc__.strip().split("\n\n", 1)[1].replace("\n", " ") + "\n")
+    print(" ".join(__doc__.strip().split("\n\n", 1)[1].split()) + "\n")
     print(
         f"Set-up: {bench_consent.PARTICIPANTS:,} participants' consent in "
         f"{consent_seconds:.0f} s; {VARIANTS:,} alleles x {SAMPLES:,} samples loaded with COPY "
@@ -367,15 +367,22 @@ def main() -> None:
             f"| {name} | {p50:.2f} | {p99:.2f} | {p50 / percentile(bare, 0.5):.1f} | "
             f"{p99 / percentile(bare, 0.99):.1f} |"
         )
-    public_p99 = percentile(queries["public"], 0.99)
-    registered_p99 = percentile(queries["registered"], 0.99)
-    ratio = percentile(queries["public"], 0.5) / percentile(bare, 0.5)
-    met = public_p99 < TARGET_P99_MS and registered_p99 < TARGET_P99_MS and ratio <= TARGET_RATIO
+    verdicts = []
+    for tier in ("public", "registered"):
+        times = queries[tier]
+        p99 = percentile(times, 0.99)
+        ratios = (
+            percentile(times, 0.5) / percentile(bare, 0.5),
+            p99 / percentile(bare, 0.99),
+        )
+        met = p99 < TARGET_P99_MS and max(ratios) <= TARGET_RATIO
+        verdicts.append(
+            f"{tier} {'met' if met else 'NOT met'} (p99 {p99:.1f} ms, {ratios[0]:.1f}x / "
+            f"{ratios[1]:.1f}x the bare lookup at p50 / p99)"
+        )
     print(
         f"\nTarget (p99 under {TARGET_P99_MS} ms and within {TARGET_RATIO}x of the bare lookup, "
-        f"consent filter applied): {'met' if met else 'NOT met'} (public p99 "
-        f"{public_p99:.1f} ms, registered p99 {registered_p99:.1f} ms, public p50 ratio "
-        f"{ratio:.1f}).\n"
+        f"consent filter applied): {'; '.join(verdicts)}.\n"
     )
     print(
         f"A 1 Mb range query (count, public tier, ~{queries['range_found']:,.0f} alleles in "
