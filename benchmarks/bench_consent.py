@@ -124,7 +124,7 @@ def build(published_version_id: int, steward_id: int) -> dict[str, float]:
                 status = "no_contact"
             users.write(
                 f"{user_id}\t{password}\tparticipant{user_id}@bench.test\tBench Person {n}\t"
-                f'["participant"]\t\tt\tf\tt\t{now.isoformat()}\tf\n'
+                f'["participant"]\t\tt\tf\tt\t{now.isoformat()}\tf\t\n'
             )
             participants.write(
                 f"{user_id}\t{user_id}\tB-{n:07d}\ten\t\\N\t{now.isoformat()}\t{steward_id}\n"
@@ -170,7 +170,7 @@ def build(published_version_id: int, steward_id: int) -> dict[str, float]:
         copies = [
             (
                 "portal_user",
-                "id, password, email, full_name, roles, institution, is_active, is_staff, email_verified, date_joined, is_superuser",
+                "id, password, email, full_name, roles, institution, is_active, is_staff, email_verified, date_joined, is_superuser, language",
                 users,
             ),
             (
