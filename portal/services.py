@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from portal.audit import audit_log
+from portal.audit import audit_log, request_id_var
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import (
     ROLE_PRIORITY,
@@ -29,7 +30,11 @@ from portal.models import (
 from portal.oidc import ProviderClaims
 from portal.oidc import provider_name as oidc_provider_name
 from portal.selectors import api_tokens_active
-from portal.tasks import send_email_task
+from portal.tasks import (
+    password_reset_request_task,
+    researcher_register_task,
+    send_email_task,
+)
 from portal.tokens import (
     api_token_digest,
     api_token_prefix,
@@ -47,6 +52,8 @@ class AccountError(PortalError):
 class UserActions:
     CREATE = "user.create"
     REGISTER = "user.register"
+    # Someone registered with an address that has an account: its owner is told by email.
+    REGISTER_EXISTING = "user.register_existing"
     INVITE = "user.invite"
     ROLES_SET = "user.roles_set"
     ROLE_ADD = "user.role_add"
@@ -126,18 +133,63 @@ def user_create(
     return user
 
 
-def researcher_register(*, email: str, full_name: str, institution: str, password: str) -> User:
-    """1. create an inactive researcher; 2. audit; 3. email a confirmation link."""
+def researcher_register(*, email: str, full_name: str, institution: str, password: str) -> None:
+    """Check and hash the password, then leave the rest to a worker
+    (`researcher_account_create`).
+
+    Whether the address already has an account is decided there, never in the request: the
+    answer and the time it takes are the same for a new address and a known one, so the page
+    cannot tell anyone who is enrolled (a genomic study's membership is itself sensitive).
+    The password is hashed here on both paths, so the broker never carries it.
+    """
     _check_password(password, User(email=email, full_name=full_name))
-    with transaction.atomic():
-        user = _create_user(
-            email=email,
+    password_hash = make_password(password)
+    request_id = request_id_var.get()
+    transaction.on_commit(
+        lambda: researcher_register_task.delay(
+            email=normalize_email(email),
             full_name=full_name,
-            role=Role.RESEARCHER,
             institution=institution,
-            is_active=False,
+            password_hash=password_hash,
+            request_id=request_id,
         )
-        user.set_password(password)
+    )
+
+
+def researcher_account_create(
+    *, email: str, full_name: str, institution: str, password_hash: str
+) -> User | None:
+    """What a registration does, in the worker.
+
+    1. an address with an account already: email its owner (sign in, or reset the password),
+       audit the attempt, create nothing; 2. else create an inactive researcher with the
+       hash; 3. audit; 4. email a confirmation link.
+    """
+    with transaction.atomic():
+        existing = User.objects.filter(email=normalize_email(email)).first()
+        if existing is not None:
+            audit_log(actor=None, action=UserActions.REGISTER_EXISTING, target=existing)
+            email_queue(
+                to=existing.email,
+                template="portal/email/register_existing.txt",
+                context={
+                    "user": existing,
+                    "sign_in": settings.SITE_URL + reverse("portal:sign_in"),
+                    "reset": settings.SITE_URL + reverse("portal:password_reset"),
+                },
+            )
+            return None
+        try:
+            user = _create_user(
+                email=email,
+                full_name=full_name,
+                role=Role.RESEARCHER,
+                institution=institution,
+                is_active=False,
+            )
+        except AccountError:
+            return None  # registered a moment ago by a twin request, which sent the email
+        user.password = password_hash
         user.save(update_fields=["password"])
         audit_log(
             actor=None, action=UserActions.REGISTER, target=user, after={"role": Role.RESEARCHER}
@@ -282,6 +334,15 @@ def user_activate(*, token: str, password: str) -> User:
         user.save(update_fields=["password", "is_active", "email_verified"])
         audit_log(actor=user, action="user.activate", target=user)
     return user
+
+
+def password_reset_ask(*, email: str) -> None:
+    """Queue the reset for a worker (`password_reset_request`): the request does the same
+    work, and answers the same, whether or not the address has an account."""
+    address, request_id = normalize_email(email), request_id_var.get()
+    transaction.on_commit(
+        lambda: password_reset_request_task.delay(email=address, request_id=request_id)
+    )
 
 
 def password_reset_request(*, email: str) -> None:

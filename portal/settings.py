@@ -428,10 +428,53 @@ SPECTACULAR_SETTINGS = {
 # memory cache would give each gunicorn worker its own budget). Redis, e.g.
 # redis://127.0.0.1:6379/1; without it, each process keeps its own memory cache.
 CACHE_URL = env("CACHE_URL") or ""
-if CACHE_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+_REDIS = "django.core.cache.backends.redis.RedisCache"
+_MEMORY = "django.core.cache.backends.locmem.LocMemCache"
+# `ratelimit` holds the rate limits' counters (portal/ratelimit.py), apart from the rest.
+CACHES = (
+    {
+        "default": {"BACKEND": _REDIS, "LOCATION": CACHE_URL},
+        "ratelimit": {"BACKEND": _REDIS, "LOCATION": CACHE_URL, "KEY_PREFIX": "ratelimit"},
     }
+    if CACHE_URL
+    else {
+        "default": {"BACKEND": _MEMORY, "LOCATION": "default"},
+        "ratelimit": {"BACKEND": _MEMORY, "LOCATION": "ratelimit"},
+    }
+)
+
+
+def _rate(name: str, default: str) -> tuple[int, int]:
+    """COUNT/SECONDS from CUSTODIAN_RATE_<NAME>, e.g. 10/3600."""
+    value = env(f"CUSTODIAN_RATE_{name.upper()}", default) or default
+    count, _, seconds = value.partition("/")
+    try:
+        parsed = int(count), int(seconds)
+    except ValueError:
+        parsed = (0, 0)
+    if parsed[0] < 1 or parsed[1] < 1:
+        raise ImproperlyConfigured(
+            f"CUSTODIAN_RATE_{name.upper()}={value!r} is not COUNT/SECONDS, e.g. 10/3600"
+        )
+    return parsed
+
+
+# Per client address and per account (the address typed, or the link's account), per window.
+# Sign-in's account limit counts failures across every address (axes counts per address and
+# account); the others count requests, for known and unknown addresses alike.
+CUSTODIAN_RATE_LIMITS = {
+    name: _rate(name, default)
+    for name, default in {
+        "sign_in_address": "60/3600",
+        "sign_in_account": "20/3600",
+        "register_address": "10/3600",
+        "register_account": "3/3600",
+        "password_reset_address": "10/3600",
+        "password_reset_account": "3/3600",
+        "activate_address": "30/3600",
+        "activate_account": "10/3600",
+    }.items()
+}
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL") or ""

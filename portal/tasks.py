@@ -27,3 +27,33 @@ def health_check_task() -> dict[str, Any]:
 def send_email_task(*, to: list[str], subject: str, body: str) -> int:
     # OSError covers an SMTP server that is briefly unreachable: retry with backoff.
     return send_mail(subject, body, None, to)
+
+
+# Registrations and reset requests carry an address (and a password hash): no result row.
+# Each keeps the request id of the page that queued it, for its audit entry.
+@shared_task(soft_time_limit=30, time_limit=60, ignore_result=True)
+def researcher_register_task(
+    *, email: str, full_name: str, institution: str, password_hash: str, request_id: str = ""
+) -> None:
+    from portal.audit import request_id_var
+    from portal.services import researcher_account_create
+
+    token = request_id_var.set(request_id)
+    try:
+        researcher_account_create(
+            email=email, full_name=full_name, institution=institution, password_hash=password_hash
+        )
+    finally:
+        request_id_var.reset(token)
+
+
+@shared_task(soft_time_limit=30, time_limit=60, ignore_result=True)
+def password_reset_request_task(*, email: str, request_id: str = "") -> None:
+    from portal.audit import request_id_var
+    from portal.services import password_reset_request
+
+    token = request_id_var.set(request_id)
+    try:
+        password_reset_request(email=email)
+    finally:
+        request_id_var.reset(token)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal import oidc, services
+from portal import oidc, ratelimit, services
 from portal.celery import app as celery_app
 from portal.exceptions import PROBLEM_CONTENT_TYPE, NotFoundError, PortalError, problem
 from portal.forms import (
@@ -107,6 +107,14 @@ def _safe_next(request: HttpRequest) -> str:
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
+    if request.method == "POST":
+        typed = normalize_email(request.POST.get("email", ""))
+        # Per address: every try; per account: failures from every address (axes locks the
+        # account at one address sooner).
+        if ratelimit.hit("sign_in_address", ratelimit.client_address(request)):
+            return ratelimit.too_many(request, "sign_in_address")
+        if typed and ratelimit.reached("sign_in_account", typed):
+            return ratelimit.too_many(request, "sign_in_account")
     if request.method == "POST" and form.is_valid():
         email = normalize_email(form.cleaned_data["email"])
         password = form.cleaned_data["password"]
@@ -116,6 +124,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request))
         if getattr(request, "axes_locked_out", False):
             return render(request, "portal/locked_out.html", status=429)
+        ratelimit.hit("sign_in_account", email)
         pending = User.objects.filter(email=email, is_active=False, email_verified=False).first()
         # Only after the right password: never reveal whether an address has an account.
         if (
@@ -152,11 +161,17 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and (
+        refused := ratelimit.limit_request(request, "register", request.POST.get("email"))
+    ):
+        return refused
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        email = normalize_email(form.cleaned_data["email"])
         try:
-            user = services.researcher_register(
-                email=form.cleaned_data["email"],
+            # The same page whether or not the address has an account (services say why).
+            services.researcher_register(
+                email=email,
                 full_name=form.cleaned_data["full_name"],
                 institution=form.cleaned_data["institution"],
                 password=form.cleaned_data["password"],
@@ -164,7 +179,7 @@ def register(request: HttpRequest) -> HttpResponse:
         except PortalError as exc:
             form.add_error("password" if exc.code == "weak_password" else None, exc.message)
         else:
-            return render(request, "portal/register_done.html", {"email": user.email})
+            return render(request, "portal/register_done.html", {"email": email})
     return render(
         request, "portal/register.html", {"form": form}, status=400 if form.errors else 200
     )
@@ -176,7 +191,14 @@ def link_error(request: HttpRequest, exc: PortalError) -> HttpResponse:
     )
 
 
+def _link_account(token: str) -> str:
+    """The account a link names (its first field), for rate limits: no lookup needed."""
+    return "link:" + token.partition(":")[0]
+
+
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    if refused := ratelimit.limit_request(request, "activate", _link_account(token)):
+        return refused
     try:
         services.email_verify(token=token)
     except PortalError as exc:
@@ -187,6 +209,10 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def activate(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST" and (
+        refused := ratelimit.limit_request(request, "activate", _link_account(token))
+    ):
+        return refused
     try:
         invited = services.invitation_check(token=token)
     except PortalError as exc:
@@ -211,9 +237,13 @@ def activate(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def password_reset(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and (
+        refused := ratelimit.limit_request(request, "password_reset", request.POST.get("email"))
+    ):
+        return refused
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.password_reset_request(email=form.cleaned_data["email"])
+        services.password_reset_ask(email=form.cleaned_data["email"])
         return render(
             request, "portal/password_reset_sent.html", {"email": form.cleaned_data["email"]}
         )

@@ -30,6 +30,14 @@ SESSION_QUEUE = f"test-{uuid.uuid4().hex[:10]}"
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings: Any, request: pytest.FixtureRequest) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate limits count afresh in every test (thousands of sign-ins come from 127.0.0.1).
+    settings.CACHES = {
+        **django_settings.CACHES,
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"ratelimit-{uuid.uuid4().hex}",
+        },
+    }
     settings.CELERY_TASK_DEFAULT_QUEUE = SESSION_QUEUE
     celery_app.conf.task_default_queue = SESSION_QUEUE
     # Tasks run in-process unless the test asked for the real worker process.
