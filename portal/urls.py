@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include(portal_patterns)),
     path("language/", i18n.language_switch, name="set_language"),
     path("consent/", include("consent.urls")),
+    path("fhir/", include("consent.fhir_urls")),
     path("datasets/", include("datasets.urls")),
     path("access/", include("access.urls")),
     path("api/v1/", include("portal.api_urls")),
