@@ -63,9 +63,10 @@ def _first_consent(page: Page) -> None:
     _answer(page, "May your data be used for ancestry research?", "Ask me each time")
     _answer(page, "May companies use your data?", "Yes")
     _answer(page, "May researchers outside the UK use your data?", "No")
-    expect(
-        page.get_by_role("group", name="May we contact you again?").get_by_label("Yes")
-    ).to_be_checked()
+    # Recommended, never preselected: the participant chooses it themselves.
+    recontact = page.get_by_role("group", name="May we contact you again?")
+    expect(recontact.get_by_role("radio", checked=True)).to_have_count(0)
+    recontact.get_by_label("Yes (recommended by the study team)").check()
     _look(page, "05-choices")
     page.get_by_role("button", name="Continue to review").click()
 
