@@ -218,8 +218,11 @@ def journey_choices(request: HttpRequest) -> HttpResponse:
         try:
             clean = services.consent_answers_check(version=journey.version, answers=answers)
         except PortalError as exc:
-            form.add_error(None, exc.message)
-            for key in getattr(exc, "missing", ()):
+            missing = getattr(exc, "missing", ())
+            # Each unanswered question is named by its own link in the error summary.
+            if not missing:
+                form.add_error(None, exc.message)
+            for key in missing:
                 form.add_error(CHOICE_PREFIX + key, _("Choose an answer."))
         else:
             journey.save(answers=clean)

@@ -51,9 +51,8 @@ def test_first_consent_page_shows_no_selected_choice(
     page.get_by_role("button", name="Continue to review").click()
 
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Please answer every question. Not answered:")
+    expect(alert.get_by_role("link")).to_have_count(6)
     for question in QUESTIONS:
-        expect(alert).to_contain_text(f"“{question}”")
         expect(alert.get_by_role("link", name=f"{question}: Choose an answer.")).to_be_visible()
     expect(alert).not_to_contain_text("(recontact)")
     expect(page.get_by_role("radio", checked=True)).to_have_count(0)
