@@ -271,17 +271,15 @@ class InArray(models.Lookup):
     lookup_name = "in_array"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         # The column is compiled by Django; the values travel as one parameter.
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [  # noqa: S608
-            *lhs_params,
-            json.dumps([int(v) for v in self.rhs]),
-        ]
+        values = json.dumps([int(v) for v in self.rhs])
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, values)  # noqa: S608
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, [int(v) for v in self.rhs]]
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, [int(v) for v in self.rhs])
 
 
 Sample._meta.pk.register_lookup(InArray)  # type: ignore[union-attr]

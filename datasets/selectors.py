@@ -379,7 +379,9 @@ def beacon_files(assembly: str | None = None) -> list[IndexedFile]:
     files = []
     for pk, dataset_id, accession, title, assembly_ in rows:
         samples, contigs = _index_shape(pk)
-        files.append(IndexedFile(pk, dataset_id, accession, title, assembly_, samples, contigs))
+        files.append(
+            IndexedFile(pk, dataset_id, accession or "", title, assembly_, samples, contigs)
+        )
     return files
 
 
@@ -433,7 +435,10 @@ def _found(rows: QuerySet[Variant]) -> list[tuple[IndexedFile, FoundVariant]]:
     for row in rows.values(*_VARIANT_FIELDS, "carriers", *_FILE_FIELDS.values()):
         samples, contigs = _index_shape(row["index_id"])
         file = IndexedFile(
-            row["index_id"], *(row[f] for f in _FILE_FIELDS.values()), samples, contigs
+            index_id=row["index_id"],
+            **{name: row[field] for name, field in _FILE_FIELDS.items()},
+            samples=samples,
+            contigs=contigs,
         )
         variant = FoundVariant(
             **{k: row[k] for k in _VARIANT_FIELDS}, carriers=bytes(row["carriers"])
@@ -458,16 +463,21 @@ ORDER BY v.index_id
 
 
 def _allele(scope: VariantScope, chrom: str, position: int, ref: str, alt: str) -> list[Any]:
-    params = [chrom, position, ref, alt]
+    params: list[Any] = [chrom, position, ref, alt]
     params += [VariantIndexStatus.READY.value, scope.assembly, DatasetStatus.RELEASED.value]
     with connection.cursor() as cursor:
         cursor.execute(_ALLELE_SQL, params)
         rows = cursor.fetchall()
     found = []
-    for *variant, dataset_id, accession, title, assembly in rows:
-        samples, contigs = _index_shape(variant[0])
-        file = IndexedFile(variant[0], dataset_id, accession, title, assembly, samples, contigs)
-        found.append((file, FoundVariant(*variant[:7], carriers=bytes(variant[7]))))
+    for row in rows:
+        index_id, chrom_, position_, ref_, alt_, kind, count, carriers = row[:8]
+        dataset_id, accession, title, assembly = row[8:]
+        samples, contigs = _index_shape(index_id)
+        file = IndexedFile(index_id, dataset_id, accession, title, assembly, samples, contigs)
+        variant = FoundVariant(
+            index_id, chrom_, position_, ref_, alt_, kind, count, carriers=bytes(carriers)
+        )
+        found.append((file, variant))
     return found
 
 

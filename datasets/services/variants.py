@@ -7,6 +7,7 @@ filter at query time (sample -> participant -> current consent).
 
 from __future__ import annotations
 
+import functools
 from itertools import islice
 
 from django.db import transaction
@@ -48,8 +49,7 @@ def variant_indexes_start(*, actor: User | None, dataset: Dataset) -> list[Varia
             continue  # a sites-only file has no carriers to index
         index = VariantIndex.objects.create(file=file, assembly=file.reference_genome)
         started.append(index)
-        index_id = index.pk
-        transaction.on_commit(lambda index_id=index_id: build_variant_index_task.delay(index_id))
+        transaction.on_commit(functools.partial(build_variant_index_task.delay, index.pk))
     return started
 
 
