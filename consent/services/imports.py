@@ -21,7 +21,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from consent.models import ConsentVersion, Participant, VersionStatus
+from consent.models import ConsentChoice, ConsentVersion, Participant, VersionStatus
 from consent.services.errors import ConsentError
 from consent.services.participants import majority_date, participant_enrol, proxy_link
 from portal.audit import audit_log
@@ -119,10 +119,30 @@ def _decode(content: bytes) -> str | ImportProblem:
         )
 
 
+def _published_choice_keys() -> set[str]:
+    return set(
+        ConsentChoice.objects.filter(version__status=VersionStatus.PUBLISHED).values_list(
+            "key", flat=True
+        )
+    )
+
+
 def _header_problems(header: list[str]) -> list[ImportProblem]:
     problems: list[ImportProblem] = []
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    unknown = [name or "(empty)" for name in header if name not in known]
+    # Consent is the participant's own act in the portal: no file answers a choice for them.
+    keys = _published_choice_keys()
+    choices = [name for name in header if name in keys and name not in known]
+    if choices:
+        problems.append(
+            ImportProblem(
+                1,
+                f"consent choices are never imported (column{'s' if len(choices) > 1 else ''} "
+                f"{', '.join(choices)}): each participant answers every question themselves "
+                "when they sign in.",
+            )
+        )
+    unknown = [name or "(empty)" for name in header if name not in known | set(choices)]
     if unknown:
         problems.append(
             ImportProblem(
