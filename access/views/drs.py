@@ -34,7 +34,7 @@ from access.selectors.drs import (
     passport_caller,
 )
 from access.services.drs import drs_delivery_request
-from access.views.ga4gh import AUTHENTICATION
+from access.views.ga4gh import AUTHENTICATION, api_exception_answer
 from portal.exceptions import PortalError
 
 NO_CREDENTIALS = (
@@ -68,16 +68,9 @@ class DrsApi(APIView):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return drs_error(exc.message, status, headers)
         if isinstance(exc, drf_exceptions.APIException):
-            status = exc.status_code
-            if isinstance(
-                exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed
-            ):
-                status = 401
-            detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-            if isinstance(exc, drf_exceptions.ParseError):
-                detail = f"The body is not valid JSON: {detail}"
+            status, detail = api_exception_answer(exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            return drs_error(str(detail), status, headers)
+            return drs_error(detail, status, headers)
         return super().handle_exception(exc)
 
     def body(self, request: Request) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -35,6 +36,19 @@ JWKS_MAX_AGE = 300
 
 
 AUTHENTICATION = [ApiTokenAuthentication, OtpSessionAuthentication]
+
+
+def api_exception_answer(exc: drf_exceptions.APIException) -> tuple[int, str]:
+    """(status, message) for DRF's own refusals in a GA4GH protocol's error shape: a missing
+    or failed credential is 401 (DRF says 403 when no scheme asks for a header), and a body
+    DRF could not parse says so."""
+    status = exc.status_code
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        status = 401
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if isinstance(exc, drf_exceptions.ParseError):
+        detail = f"The body is not valid JSON: {detail}"
+    return status, str(detail)
 
 
 class SeesPassports(BasePermission):

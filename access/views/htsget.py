@@ -43,7 +43,7 @@ from access.selectors.htsget import (
     ticket,
 )
 from access.services.drs import drs_delivery_request
-from access.views.ga4gh import AUTHENTICATION
+from access.views.ga4gh import AUTHENTICATION, api_exception_answer
 from portal.exceptions import PortalError
 
 CONTENT_TYPE = "application/vnd.ga4gh.htsget.v1.3.0+json; charset=utf-8"
@@ -96,14 +96,7 @@ class HtsgetApi(APIView):
         if isinstance(exc, PortalError):
             return _error_of(exc)
         if isinstance(exc, drf_exceptions.APIException):
-            status = exc.status_code
-            if isinstance(
-                exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed
-            ):
-                status = 401
-            detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-            if isinstance(exc, drf_exceptions.ParseError):
-                detail = f"The body is not valid JSON: {detail}"
+            status, detail = api_exception_answer(exc)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return htsget_error(ERROR_NAMES.get(status, "InvalidInput"), detail, status, headers)
         return super().handle_exception(exc)
