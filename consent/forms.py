@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from consent.models import Answer, ComprehensionQuestion, ConsentChoice
 from consent.version_text import Parsed, parse_choices, parse_questions, parse_sections
@@ -88,7 +89,7 @@ class QuizForm(forms.Form):
                 choices=list(enumerate(question.options)),
                 coerce=int,
                 widget=forms.RadioSelect,
-                error_messages={"required": "Choose an answer to this question."},
+                error_messages={"required": _lazy("Choose an answer to this question.")},
             )
 
     def pairs(self) -> list[tuple[forms.BoundField, ComprehensionQuestion]]:
@@ -129,15 +130,17 @@ class SignForm(forms.Form):
     """The typed-name signature and the consent sequence the page was rendered from."""
 
     signature = forms.CharField(
-        label="Type your full name to sign",
+        label=_lazy("Type your full name to sign"),
         required=False,
         max_length=200,
-        help_text="As it appears on your account. Typing your name here is your signature.",
+        help_text=_lazy("As it appears on your account. Typing your name here is your signature."),
     )
     expected_sequence = forms.IntegerField(
         min_value=0,
         widget=forms.HiddenInput,
-        error_messages={"required": "This form is incomplete: reload the page and try again."},
+        error_messages={
+            "required": _lazy("This form is incomplete: reload the page and try again.")
+        },
     )
 
     def __init__(self, *args: Any, signer_name: str = "", **kwargs: Any):
@@ -146,11 +149,9 @@ class SignForm(forms.Form):
             {"autocomplete": "name", "spellcheck": "false"}
         )
         if signer_name:
-            self.fields[
-                "signature"
-            ].help_text = (
-                f"Type {signer_name}, as on your account. Typing your name is your signature."
-            )
+            self.fields["signature"].help_text = _(
+                "Type %(name)s, as on your account. Typing your name is your signature."
+            ) % {"name": signer_name}
 
 
 class ReviewForm(SignForm):
@@ -158,7 +159,9 @@ class ReviewForm(SignForm):
 
     version = forms.IntegerField(
         widget=forms.HiddenInput,
-        error_messages={"required": "This form is incomplete: reload the page and try again."},
+        error_messages={
+            "required": _lazy("This form is incomplete: reload the page and try again.")
+        },
     )
 
 
@@ -324,8 +327,11 @@ class ConsentVersionPublishForm(forms.Form):
 
 class QuestionAnswerForm(forms.Form):
     answer = forms.ChoiceField(
-        label="Your answer",
-        choices=[(Answer.YES, "Yes, my data may be used for this"), (Answer.NO, "No")],
+        label=_lazy("Your answer"),
+        choices=[
+            (Answer.YES, _lazy("Yes, the data may be used for this")),
+            (Answer.NO, _lazy("No")),
+        ],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose yes or no."},
+        error_messages={"required": _lazy("Choose yes or no.")},
     )

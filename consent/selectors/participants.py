@@ -11,6 +11,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.duo import ResearchPurpose
 from consent.ledger import record_hash
@@ -296,21 +297,24 @@ def record_signer(record: ConsentRecord) -> str:
     """Who signed, in words: the participant, or a proxy (or staff member) for them."""
     name = record.participant.user.full_name
     if record.proxy is not None:
-        return f"{record.proxy.full_name} (proxy) for {name}"
+        return _("%(guardian)s (guardian) for %(name)s") % {
+            "guardian": record.proxy.full_name,
+            "name": name,
+        }
     if record.actor_id != record.participant.user_id:
-        return f"{record.actor.full_name} for {name}"
+        return _("%(actor)s for %(name)s") % {"actor": record.actor.full_name, "name": name}
     return name
 
 
 def _summary(record: ConsentRecord) -> str:
-    version = f"version {record.version.number}"
+    number = {"number": record.version.number}
     if record.kind == RecordKind.CONSENT:
-        return f"Gave consent ({version})"
+        return _("Gave consent (version %(number)s)") % number
     if record.kind == RecordKind.RECONSENT:
-        return f"Consented to a new version ({version})"
+        return _("Consented to a new version (version %(number)s)") % number
     if record.kind == RecordKind.CHANGE:
-        return "Changed choices"
-    return f"Withdrew: {record.get_withdrawal_level_display().lower()}"
+        return _("Changed choices")
+    return _("Withdrew: %(level)s") % {"level": record.get_withdrawal_level_display().lower()}
 
 
 def _changes(
@@ -322,7 +326,8 @@ def _changes(
     for key in [*choices, *sorted(set(before) - set(choices))]:
         old, new = before.get(key, ""), record.answers.get(key, "")
         if old != new:
-            question = choices[key].question if key in choices else key
+            # Never the key: a question this version no longer asks is named as such.
+            question = choices[key].question if key in choices else _("a question no longer asked")
             changes.append(AnswerChange(question, answer_label(old), answer_label(new)))
     return tuple(changes)
 

@@ -7,6 +7,9 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.models import Participant, ParticipantProxy
 from consent.services.errors import ConsentError
@@ -131,16 +134,24 @@ def check_proxy_authority(participant: Participant, proxy: User) -> None:
     """Refuse a proxy who does not act, or no longer acts, for the participant."""
     link = participant.proxies.filter(proxy=proxy).order_by("-linked_at").first()
     if link is None:
-        raise ConsentError(f"You do not act for {participant.study_id}.", code="not_proxy")
+        raise ConsentError(
+            _("You do not act for %(study_id)s.") % {"study_id": participant.study_id},
+            code="not_proxy",
+        )
     if link.ended_at is not None:
         raise ConsentError(
-            f"Your authority to act for {participant.study_id} ended on "
-            f"{timezone.localtime(link.ended_at):%d %B %Y} ({link.end_reason}).",
+            _("Your authority to act for %(study_id)s ended on %(date)s (%(reason)s).")
+            % {
+                "study_id": participant.study_id,
+                "date": date_format(timezone.localtime(link.ended_at), "j F Y"),
+                "reason": _(link.end_reason),
+            },
             code="proxy_ended",
         )
     if participant.date_of_birth and majority_date(participant.date_of_birth) <= _today():
         raise ConsentError(
-            f"{participant.study_id} has come of age: they now consent for themselves.",
+            _("%(study_id)s has come of age: they now consent for themselves.")
+            % {"study_id": participant.study_id},
             code="proxy_ended",
         )
 
@@ -163,7 +174,7 @@ def proxy_majority_handover(*, participant: Participant, today: dt.date | None =
         now = timezone.now()
         for link in links:
             link.ended_at = now
-            link.end_reason = "the participant came of age"
+            link.end_reason = gettext_noop("the participant came of age")
             link.save(update_fields=["ended_at", "end_reason"])
             audit_log(
                 actor=None, action="proxy.end", target=link, after={"reason": link.end_reason}

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.ledger import record_hash
 from consent.meanings import consent_terms
@@ -43,10 +44,11 @@ def _normalise_name(name: str) -> str:
 def _check_signature(signature: str, signer: User) -> str:
     signature = " ".join(signature.split())
     if not signature:
-        raise ConsentError("Type your full name to sign.", code="signature_missing")
+        raise ConsentError(_("Type your full name to sign."), code="signature_missing")
     if _normalise_name(signature) != _normalise_name(signer.full_name):
         raise ConsentError(
-            f"The signature must be your full name as on your account ({signer.full_name}).",
+            _("The signature must be your full name as on your account (%(name)s).")
+            % {"name": signer.full_name},
             code="signature_mismatch",
         )
     return signature
@@ -66,8 +68,12 @@ def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[
         if answer not in choices[key].allowed_answers:
             allowed = ", ".join(Answer(a).label.lower() for a in choices[key].allowed_answers)
             raise ConsentError(
-                f"{answer!r} is not an allowed answer to “{choices[key].question}” ({key}); "
-                f"allowed: {allowed}.",
+                _("“%(answer)s” is not an allowed answer to “%(question)s”; allowed: %(allowed)s.")
+                % {
+                    "answer": Answer(answer).label if answer in Answer.values else answer,
+                    "question": choices[key].question,
+                    "allowed": allowed,
+                },
                 code="answer_not_allowed",
             )
     return {key: answers[key] for key in sorted(choices)}
@@ -84,8 +90,10 @@ def _locked_current(participant: Participant, expected_sequence: int) -> Current
     sequence = current.sequence if current else 0
     if sequence != expected_sequence:
         raise StaleConsentError(
-            "Your consent was changed since this page was loaded (for example in another "
-            "window). Nothing was saved: check your current choices below and submit again.",
+            _(
+                "Your consent was changed since this page was loaded (for example in another "
+                "window). Nothing was saved: check your current choices below and submit again."
+            ),
         )
     return current
 
@@ -191,13 +199,15 @@ def consent_record(
         )
         if version.status != VersionStatus.PUBLISHED:
             raise StaleConsentError(
-                "This version of the consent form is no longer in force; a newer one was "
-                "published. Nothing was saved: please read the new version.",
+                _(
+                    "This version of the consent form is no longer in force; a newer one was "
+                    "published. Nothing was saved: please read the new version."
+                ),
             )
         if current is not None and current.status != ConsentStatus.ACTIVE:
             raise ConsentError(
-                f"You have withdrawn ({WithdrawalLevel(current.status).label.lower()}). To "
-                "take part again, contact the study team.",
+                _("You have withdrawn (%(level)s). To take part again, contact the study team.")
+                % {"level": WithdrawalLevel(current.status).label.lower()},
                 code="withdrawn",
             )
         if proxy is not None:
@@ -209,7 +219,7 @@ def consent_record(
         elif current.version_id == version.pk:
             if current.answers == clean and not current.suspended:
                 raise ConsentError(
-                    "Nothing changed: your choices are already these.", code="no_change"
+                    _("Nothing changed: your choices are already these."), code="no_change"
                 )
             kind = RecordKind.CHANGE
         else:
@@ -245,7 +255,7 @@ def consent_withdraw(
     with transaction.atomic():
         current = _locked_current(participant, expected_sequence)
         if current is None:
-            raise ConsentError("There is no consent to withdraw.", code="no_consent")
+            raise ConsentError(_("There is no consent to withdraw."), code="no_consent")
         if level not in WITHDRAWAL_RANK:
             raise ConsentError(f"Unknown withdrawal level {level!r}.", code="invalid")
         if proxy is not None:
@@ -258,8 +268,8 @@ def consent_withdraw(
         )
         if already >= WITHDRAWAL_RANK[WithdrawalLevel(level)]:
             raise ConsentError(
-                f"You have already withdrawn: {WithdrawalLevel(current.status).label.lower()}. "
-                "A withdrawal can only go further.",
+                _("You have already withdrawn: %(level)s. A withdrawal can only go further.")
+                % {"level": WithdrawalLevel(current.status).label.lower()},
                 code="already_withdrawn",
             )
         return _append(

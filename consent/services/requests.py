@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from consent.models import (
     Answer,
@@ -143,7 +146,7 @@ def consent_question_answer(
     transition writes the audit entry).
     """
     if answer not in {Answer.YES, Answer.NO}:
-        raise ConsentError("Answer yes or no.", code="invalid")
+        raise ConsentError(_("Answer yes or no."), code="invalid")
     with transaction.atomic():
         question = (
             ConsentQuestion.objects.select_for_update()
@@ -154,16 +157,24 @@ def consent_question_answer(
         if proxy is not None:
             check_proxy_authority(participant, proxy)
         elif actor.pk != participant.user_id:
-            raise ConsentError("Only the participant or their proxy can answer.", code="not_yours")
+            raise ConsentError(
+                _("Only the participant or their proxy can answer."), code="not_yours"
+            )
         if question.status == QuestionStatus.ANSWERED:
             raise QuestionClosedError(
-                f"This question was already answered on "
-                f"{timezone.localtime(question.answered_at):%d %B %Y}: "
-                f"{question.get_answer_display().lower()}. An answer cannot be changed.",
+                _(
+                    "This question was already answered on %(date)s: %(answer)s. An answer "
+                    "cannot be changed."
+                )
+                % {
+                    "date": date_format(timezone.localtime(question.answered_at), "j F Y"),
+                    "answer": question.get_answer_display().lower(),
+                },
             )
         if question.status == QuestionStatus.WITHDRAWN:
             raise QuestionClosedError(
-                f"This question no longer needs an answer: {question.closed_reason}."
+                _("This question no longer needs an answer: %(reason)s.")
+                % {"reason": _(question.closed_reason)}
             )
         transition(
             question,
@@ -205,7 +216,9 @@ def consent_questions_withdraw_obsolete(
     if not gone:
         return 0
     reason = (
-        "you withdrew from the study" if not after else "you changed your answer to this choice"
+        gettext_noop("you withdrew from the study")
+        if not after
+        else gettext_noop("you changed your answer to this choice")
     )
     pending = ConsentQuestion.objects.filter(
         participant=participant, choice_key__in=gone, status=QuestionStatus.PENDING

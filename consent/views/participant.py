@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import selectors, services
@@ -47,7 +48,7 @@ from portal.models import Role
 # The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
 # signed travels in the signing form itself, so a second tab cannot change it unseen.
 JOURNEY = "consent_journey"
-STEPS = ("Read", "Questions", "Choices", "Review and sign")
+STEPS = (_lazy("Read"), _lazy("Questions"), _lazy("Choices"), _lazy("Review and sign"))
 
 
 def _participant_or_none(request: HttpRequest) -> Participant | None:
@@ -102,8 +103,10 @@ class _Journey:
         if self.restarted:
             messages.warning(
                 request,
-                "A new version of the consent form was published since you started. Nothing "
-                "was saved: please read the new version from the start.",
+                _(
+                    "A new version of the consent form was published since you started. "
+                    "Nothing was saved: please read the new version from the start."
+                ),
             )
         if state.get("version") != self.version.pk:
             state = {"version": self.version.pk, "quiz_passed": False, "answers": {}}
@@ -278,13 +281,15 @@ def journey_review(request: HttpRequest) -> HttpResponse:
             )
             return render(request, "consent/journey_review.html", context, status=exc.form_status)
         request.session.pop(JOURNEY, None)
-        messages.success(request, f"Thank you: your consent is recorded. {_EMAILED}")
+        messages.success(
+            request,
+            _("Thank you: your consent is recorded.")
+            + " "
+            + _("This is your receipt; a copy is on its way to your email."),
+        )
         return redirect("consent:receipt", record_id=record.pk)
     context = _review_context(journey, form, journey.state["answers"])
     return _page(request, "consent/journey_review.html", context, form)
-
-
-_EMAILED = "This is your receipt; a copy is on its way to your email."
 
 
 SignedForm = TypeVar("SignedForm", bound=SignForm)
@@ -317,7 +322,7 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
     participant = acting_participant(request)
     overview = selectors.consent_overview(participant)
     if not overview.can_change or overview.current is None or overview.version_to_sign is None:
-        messages.error(request, "You cannot change a choice now: see the notice below.")
+        messages.error(request, _("You cannot change a choice now: see the notice below."))
         return redirect("consent:home")
     version = selectors.consent_version_detail(overview.version_to_sign.pk)
     choice = next((c for c in version.choices.all() if c.key == key), None)
@@ -348,7 +353,12 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
             context = _change_context(form, choice, selectors.consent_overview(participant))
             context["stale"] = exc.form_status == 409
             return render(request, "consent/choice_change.html", context, status=exc.form_status)
-        messages.success(request, f"Your answer to “{choice.question}” is changed. {_EMAILED_HOME}")
+        messages.success(
+            request,
+            _("Your answer to “%(question)s” is changed.") % {"question": choice.question}
+            + " "
+            + _emailed_home(),
+        )
         return redirect("consent:home")
     context = _change_context(form, choice, overview)
     return _page(request, "consent/choice_change.html", context, form)
@@ -361,7 +371,8 @@ def _change_context(
     return {"form": form, "choice": choice, "overview": overview, "now": now}
 
 
-_EMAILED_HOME = "A receipt is on its way to your email and listed in your history."
+def _emailed_home() -> str:
+    return _("A receipt is on its way to your email and listed in your history.")
 
 
 # --- withdrawal -------------------------------------------------------------------------------
@@ -395,7 +406,7 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
     level = request.POST.get("level") if request.method == "POST" else request.GET.get("level")
     if request.method == "GET" and (overview.current is None or level not in offered):
         context = {"overview": overview, "passed": passed, "offered": offered}
-        context["error"] = "Choose one of the levels offered below."
+        context["error"] = _("Choose one of the levels offered below.")
         return render(request, "consent/withdraw.html", context, status=400)
     sequence = overview.current.sequence if overview.current else 0
     form = WithdrawForm(
@@ -420,7 +431,10 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
             context["stale"] = exc.form_status == 409
             return render(request, "consent/withdraw_confirm.html", context, status=exc.form_status)
         label = record.get_withdrawal_level_display().lower()
-        messages.success(request, f"Your withdrawal is recorded: {label}. {_EMAILED_HOME}")
+        messages.success(
+            request,
+            _("Your withdrawal is recorded: %(level)s.") % {"level": label} + " " + _emailed_home(),
+        )
         return redirect("consent:home")
     context = _confirm_context(form, level, overview)
     return _page(request, "consent/withdraw_confirm.html", context, form)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from consent import selectors, services
@@ -20,7 +21,9 @@ from portal.models import Role
 
 def _form(question: ConsentQuestion, data: Any = None) -> QuestionAnswerForm:
     form = QuestionAnswerForm(data, prefix=f"q{question.pk}")
-    form.fields["answer"].label = f"May “{question.request_title}” use the data?"
+    form.fields["answer"].label = _("May “%(title)s” use the data?") % {
+        "title": question.request_title
+    }
     return form
 
 
@@ -72,8 +75,10 @@ def question_answer(request: HttpRequest, question_id: int) -> HttpResponse:
         )
     except PortalError as exc:
         return _page(request, participant, error=exc.message, status=exc.form_status)
-    answer = "yes" if form.cleaned_data["answer"] == "yes" else "no"
+    answer = _("yes") if form.cleaned_data["answer"] == "yes" else _("no")
     messages.success(
-        request, f"Thank you: your answer “{answer}” about “{question.request_title}” is recorded."
+        request,
+        _("Thank you: your answer “%(answer)s” about “%(title)s” is recorded.")
+        % {"answer": answer, "title": question.request_title},
     )
     return redirect("consent:questions")

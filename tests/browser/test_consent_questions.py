@@ -56,7 +56,7 @@ def test_participant_answers_a_request_to_use_their_data(
     _look(page, "02-missing-answer")
 
     first = page.get_by_role("article", name="Origins of the Welsh population")
-    first.get_by_label("Yes, my data may be used for this").check()
+    first.get_by_label("Yes, the data may be used for this").check()
     first.get_by_role("button", name="Send my answer").click()
     expect(
         page.get_by_text("Thank you: your answer “yes” about “Origins of the Welsh population”")

@@ -70,10 +70,10 @@ def test_ask_answer_does_not_permit(enrolled: Participant, version: ConsentVersi
         ),
         (
             {**ALL_YES, "general": "ask"},
-            "'ask' is not an allowed answer to “May your data be used for any research?” "
-            "(general); allowed: yes, no.",
+            "“Ask me each time” is not an allowed answer to “May your data be used for any "
+            "research?”; allowed: yes, no.",
         ),
-        ({**ALL_YES, "general": "maybe"}, "'maybe' is not an allowed answer to “May your data"),
+        ({**ALL_YES, "general": "maybe"}, "“maybe” is not an allowed answer to “May your data"),
     ],
 )
 def test_bad_answers_are_refused_and_nothing_written(

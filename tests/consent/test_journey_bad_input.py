@@ -74,9 +74,10 @@ def test_disallowed_answer_at_the_choices_step(client_in: Client, enrolled: Part
 
     assert response.status_code == 400
     assert (
-        "&#x27;ask&#x27; is not an allowed answer to “May your data be used for any research?” "
-        "(general); allowed: yes, no." in _alert(response)
+        "“Ask me each time” is not an allowed answer to “May your data be used for any "
+        "research?”; allowed: yes, no." in _alert(response)
     )
+    assert "(general)" not in _alert(response)
     _nothing_written(enrolled)
 
 
@@ -87,8 +88,8 @@ def test_disallowed_answer_at_signing(
 
     assert response.status_code == 400
     assert (
-        "&#x27;maybe&#x27; is not an allowed answer to "
-        "“May your data be used for health research?” (health)" in _alert(response)
+        "“maybe” is not an allowed answer to "
+        "“May your data be used for health research?”; allowed: yes, no." in _alert(response)
     )
     _nothing_written(enrolled)
 

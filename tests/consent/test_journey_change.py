@@ -91,8 +91,8 @@ def test_disallowed_answer_is_refused(client_in: Client, enrolled: Participant) 
 
     assert response.status_code == 400
     assert (
-        "is not an allowed answer to “May your data be used for any research?” "
-        "(general); allowed: yes, no." in (response.content.decode())
+        "“Ask me each time” is not an allowed answer to “May your data be used for any "
+        "research?”; allowed: yes, no." in (response.content.decode())
     )
     assert ConsentRecord.objects.filter(participant=enrolled).count() == 1
 

@@ -125,7 +125,7 @@ def test_signer_names_both_proxy_and_participant(
     on_paper = ConsentRecord(participant=enrolled, actor=steward)
     own = ConsentRecord(participant=enrolled, actor=enrolled.user)
 
-    assert record_signer(by_proxy) == "Gale Guardian (proxy) for Pat Participant"
+    assert record_signer(by_proxy) == "Gale Guardian (guardian) for Pat Participant"
     assert record_signer(on_paper) == "Sam Steward for Pat Participant"
     assert record_signer(own) == "Pat Participant"
 
