@@ -1,7 +1,7 @@
 """In-app notices and emails about requests, sent after the transaction commits.
 
-Emails are plain text in the recipient's language (their participant language where
-they have one, else the portal's), and link back to the page they are about.
+Emails are plain text in the recipient's language (the one they chose on the portal, else
+their participant language, else the portal's), and link back to the page they are about.
 """
 
 from __future__ import annotations
@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.utils import translation
 
+from consent.languages import person_language
 from portal.models import Notification, User
 from portal.services import email_queue
 
 
 def _language(user: User) -> str:
-    participant = getattr(user, "participant", None)
-    return getattr(participant, "language", "") or settings.LANGUAGE_CODE
+    return person_language(user)
 
 
 def notify(

@@ -9,31 +9,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from consent.models import ConsentRecord, Participant
+from consent.languages import participant_language, person_language
+from consent.models import ConsentRecord
 from consent.selectors import consent_record_answers, record_signer
-from portal.models import User
-
-
-def participant_language(participant: Participant) -> str:
-    """The language to write to a participant in: the one they chose on the portal, else
-    the language they were enrolled in, where the portal offers it, else the portal's."""
-    offered = dict(settings.LANGUAGES)
-    for code in (participant.user.language, participant.language):
-        if code in offered:
-            return code
-    return settings.LANGUAGE_CODE
-
-
-def person_language(user: User) -> str:
-    """A person's language: a participant's as above, anyone else's own choice."""
-    participant = Participant.objects.filter(user=user).select_related("user").first()
-    if participant is not None:
-        return participant_language(participant)
-    return user.language if user.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def record_language(record: ConsentRecord) -> str:

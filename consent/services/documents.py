@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from consent.languages import participant_language, person_language
 from consent.models import (
     Answer,
     ChoiceMeaning,
@@ -18,6 +19,7 @@ from consent.models import (
     ConsentStatus,
     ConsentVersion,
     CurrentConsent,
+    ParticipantProxy,
     VersionStatus,
 )
 from consent.services.errors import ConsentError
@@ -248,6 +250,16 @@ def _queue_reconsent_batch(version_id: int, after_participant_id: int) -> None:
     notify_reconsent_task.delay(version_id, after_participant_id)
 
 
+def _active_guardians(participant_ids: list[int]) -> dict[int, list[User]]:
+    guardians: dict[int, list[User]] = {}
+    links = ParticipantProxy.objects.filter(
+        participant_id__in=participant_ids, ended_at__isnull=True
+    ).select_related("proxy")
+    for link in links:
+        guardians.setdefault(link.participant_id, []).append(link.proxy)
+    return guardians
+
+
 def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int) -> int | None:
     """Email the next batch of participants whose consent predates `version`.
 
@@ -268,17 +280,25 @@ def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int
     )
     if not batch:
         return None
+    guardians = _active_guardians([current.participant_id for current in batch])
     with transaction.atomic():
         for current in batch:
-            email_queue(
-                to=current.participant.user.email,
-                template="consent/email/reconsent.txt",
-                context={
-                    "user": current.participant.user,
-                    "version": version,
-                    "suspended": current.suspended,
-                },
-            )
+            participant = current.participant
+            # A child's guardian decides for them, so the guardian is told (in their language).
+            for person in guardians.get(participant.pk) or [participant.user]:
+                email_queue(
+                    to=person.email,
+                    language=person_language(person)
+                    if person.pk != participant.user_id
+                    else participant_language(participant),
+                    template="consent/email/reconsent.txt",
+                    context={
+                        "user": person,
+                        "participant": participant,
+                        "version": version,
+                        "suspended": current.suspended,
+                    },
+                )
         audit_log(
             actor=None,
             action="consent_version.notify_reconsent",

@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from consent.languages import participant_language
 from consent.models import Participant, ParticipantProxy
 from consent.services.errors import ConsentError
 from portal.audit import audit_log
@@ -37,7 +38,14 @@ def participant_enrol(
         if Participant.objects.select_for_update().filter(study_id=study_id).exists():
             raise ConsentError(f"The study ID {study_id} is already enrolled.", code="duplicate")
         if account is None:
-            user = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PARTICIPANT)
+            user = user_invite(
+                actor=actor,
+                email=email,
+                full_name=full_name,
+                role=Role.PARTICIPANT,
+                # Their invitation, pages and emails in the language they enrol in.
+                language=language if language in dict(settings.LANGUAGES) else "",
+            )
         elif not account.has_role(Role.PARTICIPANT):
             # Refused, not promoted: enrolling someone's existing staff or guardian account
             # as a research participant is a decision for the person, not a side effect.
@@ -100,7 +108,14 @@ def proxy_link(
             )
         proxy = User.objects.filter(email=normalize_email(email)).first()
         if proxy is None:
-            proxy = user_invite(actor=actor, email=email, full_name=full_name, role=Role.PROXY)
+            # A guardian is first written to in the child's language; they may switch it.
+            proxy = user_invite(
+                actor=actor,
+                email=email,
+                full_name=full_name,
+                role=Role.PROXY,
+                language=participant_language(participant),
+            )
         elif proxy.pk == participant.user_id:
             raise ConsentError(
                 f"{proxy.email} is {participant.study_id}'s own account: a child cannot be "
@@ -185,6 +200,7 @@ def proxy_majority_handover(*, participant: Participant, today: dt.date | None =
         )
         email_queue(
             to=user.email,
+            language=participant_language(participant),
             template="consent/email/majority_handover.txt",
             context={"user": user, "participant": participant, "link": link_to_follow},
         )

@@ -9,9 +9,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from consent.languages import participant_language, person_language
 from consent.ledger import record_hash
 from consent.meanings import consent_terms
 from consent.models import (
@@ -326,18 +327,31 @@ def consent_receipt_create(*, actor: User | None, record: ConsentRecord) -> Cons
     return receipt
 
 
-def _receipt_email(receipt: ConsentReceipt, record: ConsentRecord) -> EmailMessage:
-    recipients = [record.participant.user.email]
-    if record.proxy is not None:
-        recipients.append(record.proxy.email)
+def _receipt_emails(receipt: ConsentReceipt, record: ConsentRecord) -> list[EmailMessage]:
+    """One email to the participant and one to the guardian who signed, if any, each in
+    its reader's language; both carry the same PDF (in the signer's language)."""
     link = settings.SITE_URL + reverse("consent:receipt", kwargs={"record_id": record.pk})
-    text = render_to_string(
-        "consent/email/receipt.txt", {"record": record, "receipt": receipt, "link": link}
-    )
-    subject, _, body = text.strip().partition("\n")
-    message = EmailMessage(subject.strip(), body.strip(), to=recipients)
-    message.attach(receipt_filename(record), bytes(receipt.pdf), "application/pdf")
-    return message
+    readers = [(record.participant.user, participant_language(record.participant), False)]
+    if record.proxy is not None:
+        readers.append((record.proxy, person_language(record.proxy), True))
+    messages = []
+    for reader, language, for_guardian in readers:
+        with translation.override(language):
+            text = render_to_string(
+                "consent/email/receipt.txt",
+                {
+                    "record": record,
+                    "receipt": receipt,
+                    "link": link,
+                    "recipient": reader,
+                    "for_guardian": for_guardian,
+                },
+            )
+        subject, _sep, body = text.strip().partition("\n")
+        message = EmailMessage(subject.strip(), body.strip(), to=[reader.email])
+        message.attach(receipt_filename(record), bytes(receipt.pdf), "application/pdf")
+        messages.append(message)
+    return messages
 
 
 def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
@@ -351,7 +365,8 @@ def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
         if receipt.emailed_at is not None:
             return receipt
         # Sent before emailed_at is saved: a crash in between sends it twice, never not at all.
-        _receipt_email(receipt, record).send()
+        for message in _receipt_emails(receipt, record):
+            message.send()
         receipt.emailed_at = timezone.now()
         receipt.save(update_fields=["emailed_at"])
         audit_log(

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from consent.languages import person_language
 from consent.models import (
     Answer,
     ConsentChoice,
@@ -125,6 +126,7 @@ def consent_question_raise(
         for person in [participant.user, *(link.proxy for link in proxies)]:
             email_queue(
                 to=person.email,
+                language=person_language(person),
                 template="consent/email/question.txt",
                 context={
                     "user": person,

@@ -208,7 +208,11 @@ def test_a_proxy_answers_for_a_child_and_is_emailed_too(
 
     assert sorted(m.to[0] for m in mail.outbox) == ["gwen@example.org", "participant@example.org"]
     guardian_mail = next(m for m in mail.outbox if m.to == ["gwen@example.org"])
-    assert f"You act for Pat Participant (study ID {asks.study_id})" in guardian_mail.body
+    assert guardian_mail.subject == "A request to use Pat's data: please decide"
+    assert (
+        f"You act as Pat's guardian. Pat Participant (study ID {asks.study_id}) answered"
+        in guardian_mail.body
+    )
     question.refresh_from_db()
     assert question.answered_by == guardian
     assert AuditEvent.objects.get(action="consentquestion.answered").after["reason"] == (
