@@ -93,7 +93,9 @@ def home(request: HttpRequest) -> HttpResponse:
     # Several roles: the home of the highest in ROLE_PRIORITY; the menu links to the others.
     role = request.user.primary_role
     if role is None:
-        raise PermissionDenied("Your account has no role yet: ask a data steward to give it one.")
+        raise PermissionDenied(
+            _("Your account has no role yet: ask a data steward to give it one.")
+        )
     return redirect(HOME_BY_ROLE[role])
 
 
@@ -135,11 +137,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             services.email_verification_resend(user=pending)
             form.add_error(
                 None,
-                "Your email address is not confirmed yet. "
-                "We have sent you a new confirmation link.",
+                _(
+                    "Your email address is not confirmed yet. "
+                    "We have sent you a new confirmation link."
+                ),
             )
         else:
-            form.add_error(None, "The email address or password is not correct.")
+            form.add_error(None, _("The email address or password is not correct."))
     return render(
         request,
         "portal/sign_in.html",
@@ -155,7 +159,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, _("You are signed out."))
     return redirect("portal:landing")
 
 
@@ -203,7 +207,7 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
         services.email_verify(token=token)
     except PortalError as exc:
         return link_error(request, exc)
-    messages.success(request, "Your email address is confirmed. You can sign in now.")
+    messages.success(request, _("Your email address is confirmed. You can sign in now."))
     return redirect("portal:sign_in")
 
 
@@ -225,7 +229,7 @@ def activate(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error("password", exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Your account is active. Welcome to Custodian.")
+            messages.success(request, _("Your account is active. Welcome to Custodian."))
             return redirect("portal:home")
     return render(
         request,
@@ -265,7 +269,7 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
         except PortalError as exc:
             form.add_error("password", exc.message)
         else:
-            messages.success(request, "Your password is changed. Sign in with the new one.")
+            messages.success(request, _("Your password is changed. Sign in with the new one."))
             return redirect("portal:sign_in")
     return render(
         request,
@@ -300,8 +304,10 @@ def otp(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request))
         form.add_error(
             "token",
-            "That code is not right, or it has expired. "
-            "Codes change every 30 seconds: try the current one.",
+            _(
+                "That code is not right, or it has expired. "
+                "Codes change every 30 seconds: try the current one."
+            ),
         )
     context: dict[str, Any] = {"form": form, "setting_up": not device.confirmed}
     if not device.confirmed:
@@ -491,17 +497,17 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
     detail = (
         str(exception)
         if exception and str(exception)
-        else "You do not have permission to see this page."
+        else _("You do not have permission to see this page.")
     )
-    return error_response(request, 403, "Not allowed", detail, "forbidden")
+    return error_response(request, 403, _("Not allowed"), detail, "forbidden")
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(
         request,
         404,
-        "Page not found",
-        "There is nothing at this address, or you are not allowed to see it.",
+        _("Page not found"),
+        _("There is nothing at this address, or you are not allowed to see it."),
         "not_found",
     )
 
@@ -513,8 +519,8 @@ def error_500(request: HttpRequest) -> HttpResponse:
     return error_response(
         request,
         500,
-        "Something went wrong",
-        "The error is logged and we will look at it. Please try again later.",
+        _("Something went wrong"),
+        _("The error is logged and we will look at it. Please try again later."),
         "server_error",
     )
 
@@ -523,8 +529,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return error_response(
         request,
         403,
-        "Form expired",
-        "The form was open too long or cookies are blocked. "
-        "Go back, reload the page and try again.",
+        _("Form expired"),
+        _(
+            "The form was open too long or cookies are blocked. "
+            "Go back, reload the page and try again."
+        ),
         "csrf_failed",
     )
