@@ -35,6 +35,7 @@ from consent.models import (
     ParticipantProxy,
     WithdrawalLevel,
 )
+from portal.models import User
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
 DUO_SYSTEM = "http://purl.obolibrary.org/obo/duo.owl"
@@ -249,9 +250,9 @@ def _provisions(record: ConsentRecord, level: WithdrawalLevel | None) -> list[di
     return nested
 
 
-def _proxy(record: ConsentRecord, patient: dict[str, Any]) -> dict[str, Any]:
+def _proxy(record: ConsentRecord, proxy: User, patient: dict[str, Any]) -> dict[str, Any]:
     link = (
-        ParticipantProxy.objects.filter(participant_id=record.participant_id, proxy=record.proxy_id)
+        ParticipantProxy.objects.filter(participant_id=record.participant_id, proxy=proxy)
         .order_by("-linked_at")
         .first()
     )
@@ -259,13 +260,12 @@ def _proxy(record: ConsentRecord, patient: dict[str, Any]) -> dict[str, Any]:
     return {
         "resourceType": "RelatedPerson",
         "id": "proxy",
-        "identifier": [{"system": f"{settings.SITE_URL}/user", "value": str(record.proxy_id)}],
         "patient": patient,
         "relationship": [
             {"coding": [{"system": ROLE_SYSTEM, "code": "GUARD", "display": "guardian"}]},
             {"text": relationship},
         ],
-        "name": [{"text": record.proxy.full_name}],
+        "name": [{"text": proxy.full_name}],
     }
 
 
@@ -284,14 +284,11 @@ def consent_resource(record: ConsentRecord, *, in_force: bool) -> dict[str, Any]
         "id": f"consent-record-{record.pk}",
         "meta": {"versionId": str(record.sequence)},
     }
-    if record.proxy_id:
-        resource["contained"] = [_proxy(record, patient)]
-        performer: dict[str, Any] = {
-            "reference": "#proxy",
-            "display": record.proxy.full_name,
-        }
-    else:
-        performer = patient
+    proxy = record.proxy
+    performer: dict[str, Any] = patient
+    if proxy is not None:
+        resource["contained"] = [_proxy(record, proxy, patient)]
+        performer = {"reference": "#proxy", "display": proxy.full_name}
     resource |= {
         "identifier": [
             {"system": f"{settings.SITE_URL}/consent-record", "value": record.record_hash}

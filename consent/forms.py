@@ -50,7 +50,7 @@ def _answer_label(answer: str, *, previous: str = "", recommended: str = "") -> 
     if answer == recommended:
         marks.append(_("(recommended by the study team)"))
     if not marks:
-        return Answer(answer).label
+        return str(Answer(answer).label)
     return format_html(
         "{} {}",
         Answer(answer).label,
