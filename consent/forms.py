@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from consent.models import Answer, ComprehensionQuestion, ConsentChoice
 from consent.version_text import Parsed, parse_choices, parse_questions, parse_sections
@@ -89,7 +89,7 @@ class QuizForm(forms.Form):
                 choices=list(enumerate(question.options)),
                 coerce=int,
                 widget=forms.RadioSelect,
-                error_messages={"required": _lazy("Choose an answer to this question.")},
+                error_messages={"required": gettext_lazy("Choose an answer to this question.")},
             )
 
     def pairs(self) -> list[tuple[forms.BoundField, ComprehensionQuestion]]:
@@ -130,16 +130,18 @@ class SignForm(forms.Form):
     """The typed-name signature and the consent sequence the page was rendered from."""
 
     signature = forms.CharField(
-        label=_lazy("Type your full name to sign"),
+        label=gettext_lazy("Type your full name to sign"),
         required=False,
         max_length=200,
-        help_text=_lazy("As it appears on your account. Typing your name here is your signature."),
+        help_text=gettext_lazy(
+            "As it appears on your account. Typing your name here is your signature."
+        ),
     )
     expected_sequence = forms.IntegerField(
         min_value=0,
         widget=forms.HiddenInput,
         error_messages={
-            "required": _lazy("This form is incomplete: reload the page and try again.")
+            "required": gettext_lazy("This form is incomplete: reload the page and try again.")
         },
     )
 
@@ -160,7 +162,7 @@ class ReviewForm(SignForm):
     version = forms.IntegerField(
         widget=forms.HiddenInput,
         error_messages={
-            "required": _lazy("This form is incomplete: reload the page and try again.")
+            "required": gettext_lazy("This form is incomplete: reload the page and try again.")
         },
     )
 
@@ -327,11 +329,11 @@ class ConsentVersionPublishForm(forms.Form):
 
 class QuestionAnswerForm(forms.Form):
     answer = forms.ChoiceField(
-        label=_lazy("Your answer"),
+        label=gettext_lazy("Your answer"),
         choices=[
-            (Answer.YES, _lazy("Yes, the data may be used for this")),
-            (Answer.NO, _lazy("No")),
+            (Answer.YES, gettext_lazy("Yes, the data may be used for this")),
+            (Answer.NO, gettext_lazy("No")),
         ],
         widget=forms.RadioSelect,
-        error_messages={"required": _lazy("Choose yes or no.")},
+        error_messages={"required": gettext_lazy("Choose yes or no.")},
     )

@@ -4,32 +4,36 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import ROLE_PRIORITY, Notification, Role, User
 
 # (label, url name) per role: the navigation shows only what the person's roles may use.
-NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.PARTICIPANT: [("My consent", "consent:home"), ("Who used my data", "access:data_use")],
-    Role.RESEARCHER: [("My applications", "access:researcher_home"), ("API", "api_docs")],
-    Role.DAC_MEMBER: [("Review requests", "access:dac_home")],
-    Role.DAC_CHAIR: [("Review requests", "access:dac_home")],
-    Role.PROXY: [("People I act for", "consent:proxy_home")],
+NAVIGATION: dict[str, list[tuple[Any, str]]] = {
+    Role.PARTICIPANT: [
+        (_("My consent"), "consent:home"),
+        (_("Who used my data"), "access:data_use"),
+    ],
+    Role.RESEARCHER: [(_("My applications"), "access:researcher_home"), (_("API"), "api_docs")],
+    Role.DAC_MEMBER: [(_("Review requests"), "access:dac_home")],
+    Role.DAC_CHAIR: [(_("Review requests"), "access:dac_home")],
+    Role.PROXY: [(_("People I act for"), "consent:proxy_home")],
     Role.STEWARD: [
-        ("Datasets", "datasets:steward_home"),
-        ("Participants", "consent:participants"),
-        ("Consent", "consent:overview"),
-        ("Requests", "access:steward_requests"),
-        ("Committees", "access:steward_committees"),
-        ("API", "api_docs"),
-        ("Administration", "admin:index"),
+        (_("Datasets"), "datasets:steward_home"),
+        (_("Participants"), "consent:participants"),
+        (_("Consent"), "consent:overview"),
+        (_("Requests"), "access:steward_requests"),
+        (_("Committees"), "access:steward_committees"),
+        (_("API"), "api_docs"),
+        (_("Administration"), "admin:index"),
     ],
 }
 
 
-def navigation_for(user: User) -> list[tuple[str, str]]:
+def navigation_for(user: User) -> list[tuple[Any, str]]:
     """The union of the menus of every role the user holds, in ROLE_PRIORITY order, each
     page once (a DAC chair who is also a member sees "Review requests" once)."""
-    items: dict[str, tuple[str, str]] = {}
+    items: dict[str, tuple[Any, str]] = {}
     for role in ROLE_PRIORITY:
         if user.has_role(role):
             for label, url_name in NAVIGATION[role]:

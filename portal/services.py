@@ -59,9 +59,7 @@ class UserActions:
     ROLE_ADD = "user.role_add"
 
 
-def email_queue(
-    *, to: str, template: str, context: dict[str, object], language: str = ""
-) -> None:
+def email_queue(*, to: str, template: str, context: dict[str, object], language: str = "") -> None:
     """Send an email from a worker once the current transaction commits, written in
     `language`, else in the language of the account with that address, else the page's."""
     language = language or (
@@ -229,9 +227,7 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def user_invite(
-    *, actor: User, email: str, full_name: str, role: Role, language: str = ""
-) -> User:
+def user_invite(*, actor: User, email: str, full_name: str, role: Role, language: str = "") -> User:
     """Create an account that its owner activates from an emailed link (sets a password).
 
     `language` (e.g. a participant's, from enrolment) is the account's: the invitation is

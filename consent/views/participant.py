@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consent import selectors, services
@@ -48,7 +48,12 @@ from portal.models import Role
 # The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
 # signed travels in the signing form itself, so a second tab cannot change it unseen.
 JOURNEY = "consent_journey"
-STEPS = (_lazy("Read"), _lazy("Questions"), _lazy("Choices"), _lazy("Review and sign"))
+STEPS = (
+    gettext_lazy("Read"),
+    gettext_lazy("Questions"),
+    gettext_lazy("Choices"),
+    gettext_lazy("Review and sign"),
+)
 
 
 def _participant_or_none(request: HttpRequest) -> Participant | None:
