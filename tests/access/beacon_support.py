@@ -62,12 +62,14 @@ def build_index(steward: User, file: DataFile) -> VariantIndex:
 
 def fresh_redis_cache(settings: Any, name: str = "beacon") -> None:
     """The real Redis as the cache, under a prefix of this test's own: budgets start at 0."""
+    prefix = f"test-{name}-{uuid.uuid4().hex}"
     settings.CACHES = {
-        "default": {
+        alias: {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/0",
-            "KEY_PREFIX": f"test-{name}-{uuid.uuid4().hex}",
+            "KEY_PREFIX": f"{prefix}-{alias}",
         }
+        for alias in settings.CACHES
     }
 
 
