@@ -23,7 +23,8 @@ def published(steward: User) -> ConsentVersion:
 
 
 def _look(page: Page, name: str) -> None:
-    screenshot(page, f"journey-{name}")
+    phone = (page.viewport_size or {}).get("width", 1200) < 600
+    screenshot(page, f"journey-{'phone-' if phone else ''}{name}")
     assert_accessible(page)
 
 
@@ -146,9 +147,15 @@ def _withdraw(page: Page, level: str, step: int) -> None:
     )
 
 
+@pytest.mark.parametrize("viewport", [(1200, 900), (390, 844)], ids=["desktop", "phone"])
 def test_participant_consents_changes_downloads_and_withdraws(
-    page: Page, participant: User, published: ConsentVersion, tmp_path: Path
+    page: Page,
+    participant: User,
+    published: ConsentVersion,
+    tmp_path: Path,
+    viewport: tuple[int, int],
 ) -> None:
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     browser_sign_in(page, participant)
 
     _first_consent(page)
