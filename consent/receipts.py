@@ -45,13 +45,17 @@ def receipt_filename(record: ConsentRecord) -> str:
     return f"consent-receipt-{record.participant.study_id}-{record.sequence}.pdf"
 
 
+def receipt_html(record: ConsentRecord) -> str:
+    """The PDF's HTML, in the signer's language."""
+    with translation.override(record_language(record)):
+        return render_to_string("consent/receipt_pdf.html", receipt_context(record))
+
+
 def receipt_pdf(record: ConsentRecord) -> bytes:
     # weasyprint takes half a second to import; only this path needs it.
     from weasyprint import HTML
 
-    with translation.override(record_language(record)):
-        html = render_to_string("consent/receipt_pdf.html", receipt_context(record))
-    return HTML(string=html).write_pdf()
+    return HTML(string=receipt_html(record)).write_pdf()
 
 
 def sha256_hex(data: bytes) -> str:
