@@ -37,7 +37,7 @@ from access.services.beacon import (
     beacon_query_audit,
     rare_cost,
 )
-from access.views.ga4gh import AUTHENTICATION
+from access.views.ga4gh import AUTHENTICATION, api_exception_answer
 from access.views.htsget import JsonOnly
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import PortalError
@@ -62,15 +62,7 @@ class BeaconApi(APIView):
         if isinstance(exc, PortalError):
             return _error(exc.http_status, exc.message)
         if isinstance(exc, drf_exceptions.APIException):
-            status = exc.status_code
-            if isinstance(
-                exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed
-            ):
-                status = 401
-            detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-            if isinstance(exc, drf_exceptions.ParseError):
-                detail = f"The body is not valid JSON: {detail}"
-            return _error(status, detail)
+            return _error(*api_exception_answer(exc))
         return super().handle_exception(exc)
 
     def base_url(self, request: Request) -> str:
