@@ -186,3 +186,22 @@ def verify_consistency(
         raise ProofError(f"the proof does not lead to the root of the tree of {first}")
     if sr != second_root:
         raise ProofError(f"the proof does not lead to the root of the tree of {second}")
+
+
+def frontier_append(frontier: Sequence[bytes], size: int, leaf: bytes) -> list[bytes]:
+    """Add a leaf to a tree of `size` leaves kept as its perfect subtrees' roots."""
+    result = [*frontier, leaf]
+    while size & 1:
+        right = result.pop()
+        result[-1] = node_hash(result[-1], right)
+        size >>= 1
+    return result
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    if not frontier:
+        return EMPTY_ROOT
+    value = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        value = node_hash(left, value)
+    return value

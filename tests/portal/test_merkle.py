@@ -183,3 +183,13 @@ def test_random_larger_trees_prove_inclusion_and_consistency(
             merkle.verify_consistency(
                 first, size, _reference_root(leaves[: first - 1]), expected_root, consistency
             )
+
+
+def test_frontier_gives_the_same_root_as_the_whole_tree_up_to_64_leaves() -> None:
+    data = _data(64)
+    frontier: list[bytes] = []
+    assert merkle.frontier_root(frontier) == _reference_root([])
+    for size in range(64):
+        frontier = merkle.frontier_append(frontier, size, merkle.leaf_hash(data[size]))
+        assert merkle.frontier_root(frontier) == _reference_root(data[: size + 1]), size
+        assert len(frontier) == bin(size + 1).count("1")
