@@ -19,6 +19,12 @@ app.conf.beat_schedule = {
         "task": "portal.tasks.health_check_task",
         "schedule": crontab(minute="*/5"),
     },
+    # The audit ledger's sealer: committed entries get their leaf in the transparency log
+    # and a signed checkpoint within seconds (portal/ledger.py says how none is skipped).
+    "seal-ledger": {
+        "task": "portal.tasks.seal_ledger_task",
+        "schedule": 5.0,
+    },
     # Participants who came of age take over from their proxies and are asked to re-consent.
     "proxy-majority-handover": {
         "task": "consent.tasks.proxy_majority_check_task",

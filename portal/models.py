@@ -254,3 +254,69 @@ class OidcIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class LedgerLeaf(models.Model):
+    """An audit entry's place in the transparency log's Merkle tree (RFC 9162).
+
+    Written only by the sealer (`portal.ledger.ledger_seal`), never by the services that
+    audit: a writer's transaction takes no lock that another writer waits for.
+    """
+
+    leaf_index = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="ledger_leaf")
+    # Hex SHA-256(0x00 || the entry's canonical JSON): what the tree is built from.
+    leaf_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering: ClassVar = ["leaf_index"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(leaf_index__gte=0), name="portal_ledgerleaf_index_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"leaf {self.leaf_index}: entry #{self.event_id}"
+
+
+class LedgerState(models.Model):
+    """The sealer's one row: the tree so far and how far sealing is known to be complete.
+
+    The sealer locks this row, so two sealers started at once run one after the other.
+    """
+
+    tree_size = models.BigIntegerField(default=0)
+    # Roots of the perfect subtrees that make up the tree, largest first (hex): enough to
+    # append leaves and compute the root without reading every leaf.
+    frontier = models.JSONField(default=list)
+    # Every entry with an id up to this one is sealed (or was never committed).
+    sealed_through = models.BigIntegerField(default=0)
+    # Ids drawn up to `pending_sequence` belong to transactions whose ids are all below
+    # `pending_xid`: once none of those is running, `sealed_through` may move there.
+    pending_sequence = models.BigIntegerField(default=0)
+    pending_xid = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(id=1), name="portal_ledgerstate_one_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"ledger of {self.tree_size} leaves"
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed checkpoint (c2sp.org/tlog-checkpoint) of the tree at one size, kept."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    # The signed note exactly as served at /ledger/checkpoint.
+    note = models.TextField()
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["tree_size"]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.tree_size} leaves"

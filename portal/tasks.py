@@ -57,3 +57,12 @@ def password_reset_request_task(*, email: str, request_id: str = "") -> None:
         password_reset_request(email=email)
     finally:
         request_id_var.reset(token)
+
+
+# Several may start at once (beat, a burst): they take turns on the ledger's state row, and
+# one that finds nothing unsealed signs nothing.
+@shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
+def seal_ledger_task() -> None:
+    from portal.ledger import ledger_seal
+
+    ledger_seal()

@@ -1,0 +1,271 @@
+"""The transparency log over the audit ledger: sealing, signed checkpoints, proofs.
+
+Services audit in their own transactions (portal.audit); afterwards one *sealer* gives the
+committed entries consecutive leaf indexes in an RFC 9162 Merkle tree and signs a checkpoint
+(c2sp.org/tlog-checkpoint) with a key held outside the database.
+
+How an entry that commits late is never skipped
+-----------------------------------------------
+Ids come from a sequence, and a transaction can draw id 10, stay open, and commit after id
+11 was committed and sealed. The sealer therefore never asks "which ids are above the last
+one sealed" but "which committed entries have no leaf", over the ids above `sealed_through`,
+a mark below which every entry is known to be sealed. The mark only moves once nothing that
+is still running can hold an id below it:
+
+1. A trigger (migration 0010) gives each transaction a transaction id (xid) before it
+   draws an entry id, so whoever holds an id has an xid.
+2. Each seal reads the sequence's position L, then the xmax X of a snapshot taken after it
+   (every xid below X was handed out before that snapshot). A transaction holding an id up
+   to L drew it before L was read, so its xid is below X. The pair (L, X) is kept.
+3. A later seal whose snapshot's xmin is at least X (no xid below X still runs) sees every
+   entry with an id up to L that was ever committed, seals the unsealed ones, and only then
+   moves `sealed_through` to L.
+
+So a writer that commits after a seal is sealed by the next one, with the next leaf index
+(leaves are in the order entries were sealed, and in id order within one seal). Two sealers
+started at once take turns on the lock of the one `LedgerState` row; writers never take it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from portal import merkle
+from portal.audit import _payload, canonical_json
+from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, LedgerState
+from portal.signed_note import Checkpoint, Signer, Verifier, note_sign, signer_from_key
+from portal.signed_note import signer_from_seed_material as _derived_signer
+
+# At most this many entries per seal, so one transaction stays short; the backlog of an
+# existing ledger is sealed over the next runs.
+SEAL_BATCH = 5000
+
+
+def ledger_origin() -> str:
+    # getattr: the settings' lines may land after this module (a shared file).
+    return getattr(settings, "CUSTODIAN_LEDGER_ORIGIN", "") or "custodian/audit-ledger"
+
+
+def ledger_signer() -> Signer:
+    key = getattr(settings, "CUSTODIAN_LEDGER_KEY", "")
+    if key:
+        return signer_from_key(key)
+    return _derived_signer(ledger_origin(), settings.SECRET_KEY.encode())
+
+
+def ledger_verifier() -> Verifier:
+    return ledger_signer().verifier
+
+
+def leaf_data(event: AuditEvent) -> bytes:
+    """The bytes a leaf commits to: the entry's id and content, as canonical JSON."""
+    return canonical_json({"id": event.pk, **_payload(event)}).encode("utf-8")
+
+
+def _horizon() -> tuple[int, int, int]:
+    """(sequence position L, snapshot xmax X, snapshot xmin) in that order of reading."""
+    if connection.vendor != "postgresql":
+        # SQLite runs one writer at a time and commits before the next draws an id.
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        return last, 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_value FROM "
+            "pg_sequences WHERE schemaname = current_schema() "
+            "AND sequencename = split_part(pg_get_serial_sequence('portal_auditevent', 'id'),"
+            " '.', 2)"
+        )
+        row = cursor.fetchone()
+        last = int(row[0]) if row and row[0] is not None else 0
+        cursor.execute(
+            "SELECT pg_snapshot_xmax(s)::text::bigint, pg_snapshot_xmin(s)::text::bigint "
+            "FROM pg_current_snapshot() AS s"
+        )
+        xmax, xmin = cursor.fetchone()
+    return last, int(xmax), int(xmin)
+
+
+def _state_locked() -> LedgerState:
+    LedgerState.objects.bulk_create([LedgerState(id=1)], ignore_conflicts=True)
+    return LedgerState.objects.select_for_update().get(id=1)
+
+
+@dataclass(frozen=True)
+class SealResult:
+    sealed: int
+    tree_size: int
+    checkpoint: LedgerCheckpoint | None
+
+
+def ledger_seal(*, limit: int = SEAL_BATCH) -> SealResult:
+    """Seal committed, unsealed audit entries and sign a checkpoint of the grown tree.
+
+    1. Lock the state row (a second sealer waits here, then finds nothing left to do).
+    2. Read the horizon (see the module docstring) before looking for entries.
+    3. Give the unsealed entries above `sealed_through` the next leaf indexes, in id order.
+    4. Move `sealed_through` if the previous horizon has passed and nothing was left over.
+    5. Sign a checkpoint if the tree grew (or none exists yet).
+    """
+    with transaction.atomic(durable=True):
+        state = _state_locked()
+        sequence_now, xmax_now, xmin_now = _horizon()
+        unsealed = list(
+            AuditEvent.objects.filter(
+                id__gt=state.sealed_through, ledger_leaf__isnull=True
+            ).order_by("id")[: limit + 1]
+        )
+        complete = len(unsealed) <= limit
+        unsealed = unsealed[:limit]
+        frontier = [bytes.fromhex(h) for h in state.frontier]
+        size = state.tree_size
+        leaves = []
+        for event in unsealed:
+            leaf = merkle.leaf_hash(leaf_data(event))
+            leaves.append(LedgerLeaf(leaf_index=size, event=event, leaf_hash=leaf.hex()))
+            frontier = merkle.frontier_append(frontier, size, leaf)
+            size += 1
+        LedgerLeaf.objects.bulk_create(leaves)
+        if complete:
+            if xmin_now >= state.pending_xid:
+                state.sealed_through = max(state.sealed_through, state.pending_sequence)
+            if xmin_now >= state.pending_xid or state.pending_sequence == 0:
+                state.pending_sequence, state.pending_xid = sequence_now, xmax_now
+        state.tree_size = size
+        state.frontier = [h.hex() for h in frontier]
+        state.save()
+        checkpoint = None
+        if leaves or not LedgerCheckpoint.objects.exists():
+            root = merkle.frontier_root(frontier)
+            body = Checkpoint(ledger_origin(), size, root).text
+            checkpoint = LedgerCheckpoint.objects.create(
+                tree_size=size, root_hash=root.hex(), note=note_sign(body, ledger_signer())
+            )
+    return SealResult(len(leaves), size, checkpoint)
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+def checkpoint_latest() -> LedgerCheckpoint | None:
+    return LedgerCheckpoint.objects.order_by("-tree_size").first()
+
+
+def _leaf_hashes(size: int) -> list[bytes]:
+    hashes = [
+        bytes.fromhex(h)
+        for h in LedgerLeaf.objects.filter(leaf_index__lt=size)
+        .order_by("leaf_index")
+        .values_list("leaf_hash", flat=True)
+        .iterator(chunk_size=10000)
+    ]
+    if len(hashes) != size:
+        raise merkle.ProofError(f"the ledger holds {len(hashes)} of the {size} leaves")
+    return hashes
+
+
+def _checkpoint_of_size(size: int) -> LedgerCheckpoint:
+    checkpoint = LedgerCheckpoint.objects.filter(tree_size=size).first()
+    if checkpoint is None:
+        raise merkle.ProofError(f"no checkpoint was signed at tree size {size}")
+    return checkpoint
+
+
+def inclusion_proof(*, leaf_index: int, tree_size: int) -> dict[str, Any]:
+    """The audit path of a leaf in the tree of a signed checkpoint (RFC 9162, 2.1.3)."""
+    checkpoint = _checkpoint_of_size(tree_size)
+    hashes = _leaf_hashes(tree_size)
+    proof = merkle.inclusion_proof(leaf_index, hashes)
+    leaf = LedgerLeaf.objects.get(leaf_index=leaf_index)
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": tree_size,
+        "entry_id": leaf.event_id,
+        "leaf_hash": leaf.leaf_hash,
+        "inclusion_path": [h.hex() for h in proof],
+        "checkpoint": checkpoint.note,
+    }
+
+
+def consistency_proof(*, first: int, second: int) -> dict[str, Any]:
+    """Proof that the tree of one checkpoint is a prefix of a later one's (RFC 9162, 2.1.4)."""
+    if first > second:
+        raise merkle.ProofError(f"a tree of {second} leaves cannot extend one of {first}")
+    older, newer = _checkpoint_of_size(first), _checkpoint_of_size(second)
+    proof = merkle.consistency_proof(first, _leaf_hashes(second))
+    return {
+        "first": first,
+        "second": second,
+        "consistency_path": [h.hex() for h in proof],
+        "first_checkpoint": older.note,
+        "second_checkpoint": newer.note,
+    }
+
+
+# Verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreeReport:
+    tree_size: int
+    root_hash: bytes
+    problem: str | None = None
+    entry_id: int | None = None
+
+
+def _leaves_in_order() -> Iterator[LedgerLeaf]:
+    return LedgerLeaf.objects.select_related("event").order_by("leaf_index").iterator(2000)
+
+
+def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport:
+    """Recompute every leaf from its entry and the root from the leaves; check each earlier
+    checkpoint is the root of the tree's first leaves of its size.
+
+    An earlier checkpoint is a copy kept outside the database (a witness, a file): if the
+    database was truncated, had entries deleted, inserted, reordered or rewritten (with
+    every hash recomputed), the first leaves no longer hash to the root it signed.
+    """
+    wanted = {c.size: c for c in earlier or []}
+    frontier: list[bytes] = []
+    size = 0
+    for checkpoint in wanted.values():
+        if checkpoint.size == 0 and checkpoint.root_hash != merkle.EMPTY_ROOT:
+            return TreeReport(0, merkle.EMPTY_ROOT, "the empty tree has another root")
+    for leaf in _leaves_in_order():
+        if leaf.leaf_index != size:
+            return TreeReport(
+                size, merkle.frontier_root(frontier), f"leaf {size} is missing", leaf.event_id
+            )
+        expected = merkle.leaf_hash(leaf_data(leaf.event))
+        if expected.hex() != leaf.leaf_hash:
+            return TreeReport(
+                size,
+                merkle.frontier_root(frontier),
+                f"entry #{leaf.event_id} (leaf {size}) does not match its leaf hash: "
+                "its content was edited",
+                leaf.event_id,
+            )
+        frontier = merkle.frontier_append(frontier, size, expected)
+        size += 1
+        if size in wanted and merkle.frontier_root(frontier) != wanted[size].root_hash:
+            return TreeReport(
+                size,
+                merkle.frontier_root(frontier),
+                f"the first {size} leaves do not match the checkpoint of tree size {size}: "
+                f"the log was rewritten at or before entry #{leaf.event_id}",
+                leaf.event_id,
+            )
+    root = merkle.frontier_root(frontier)
+    longer = sorted(s for s in wanted if s > size)
+    if longer:
+        return TreeReport(
+            size,
+            root,
+            f"the log holds {size} leaves but a checkpoint of tree size {longer[0]} was "
+            "signed: entries were removed",
+        )
+    return TreeReport(size, root)
