@@ -1,16 +1,49 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.audit import audit_verify
+from portal.ledger import ledger_tree_verify, ledger_verifier
+from portal.signed_note import Checkpoint, NoteError, checkpoint_open, verifier_from_key
 
 
 class Command(BaseCommand):
-    help = "Recompute the audit ledger's hash chain and report the first broken link."
+    help = (
+        "Recompute the audit ledger's hash chain and its transparency log's Merkle tree, and "
+        "check the tree against earlier signed checkpoints kept outside the database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--checkpoint",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="an earlier signed checkpoint (as served at /ledger/checkpoint); repeatable",
+        )
+        parser.add_argument(
+            "--key",
+            help="the verifier key the checkpoints were signed with (default: the portal's own)",
+        )
+
+    def _earlier(self, files: list[str], key: str | None) -> list[Checkpoint]:
+        try:
+            verifier = verifier_from_key(key) if key else ledger_verifier()
+        except NoteError as exc:
+            raise CommandError(f"--key is not a verifier key: {exc}") from None
+        earlier = []
+        for name in files:
+            try:
+                earlier.append(checkpoint_open(Path(name).read_text(encoding="utf-8"), verifier))
+            except (OSError, UnicodeDecodeError, NoteError) as exc:
+                raise CommandError(f"checkpoint {name} cannot be used: {exc}") from None
+        return earlier
 
     def handle(self, *args: Any, **options: Any) -> None:
+        earlier = self._earlier(options["checkpoint"], options["key"])
         report = audit_verify()
         if report.first_break is not None:
             raise CommandError(
@@ -18,3 +51,13 @@ class Command(BaseCommand):
                 f"{report.first_break.problem}"
             )
         self.stdout.write(f"audit ledger intact: {report.entries_checked} entries verified")
+        tree = ledger_tree_verify(earlier=earlier)
+        if tree.problem is not None:
+            raise CommandError(
+                f"transparency log broken after {tree.tree_size} leaves: {tree.problem}"
+            )
+        self.stdout.write(
+            f"transparency log intact: {tree.tree_size} leaves, root {tree.root_hash.hex()}"
+        )
+        for checkpoint in earlier:
+            self.stdout.write(f"consistent with the checkpoint of tree size {checkpoint.size}")
