@@ -42,6 +42,8 @@ portal_patterns = (
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("ledger/checkpoint", views.ledger_checkpoint, name="ledger_checkpoint"),
+    path("ledger/key", views.ledger_key, name="ledger_key"),
     # Before the pages: GA4GH clients (DRS, htsget) call these by the thousand, and a path is
     # matched against every pattern listed before its own.
     path("ga4gh/", include("access.ga4gh_urls")),

@@ -536,3 +536,25 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         ),
         "csrf_failed",
     )
+
+
+@require_GET
+@never_cache
+def ledger_checkpoint(request: HttpRequest) -> HttpResponse:
+    """The latest signed checkpoint (c2sp.org/tlog-checkpoint), for witnesses and anyone."""
+    from portal.ledger import checkpoint_latest
+
+    checkpoint = checkpoint_latest()
+    if checkpoint is None:
+        return HttpResponse(
+            "No checkpoint has been signed yet.\n", status=404, content_type="text/plain"
+        )
+    return HttpResponse(checkpoint.note, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def ledger_key(request: HttpRequest) -> HttpResponse:
+    """The verifier key of the log's checkpoints (c2sp.org/signed-note)."""
+    from portal.ledger import ledger_verifier
+
+    return HttpResponse(ledger_verifier().key + "\n", content_type="text/plain; charset=utf-8")
