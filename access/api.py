@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -58,8 +57,9 @@ from access.selectors.deliveries import (
 from datasets.models import Committee, Dataset
 from datasets.selectors import SMALL_COUNT
 from portal.exceptions import NotFoundError, PermissionError_
+from portal.filters import QueryFilters
 from portal.models import ApiTokenScope, Notification, User
-from portal.pagination import Pagination
+from portal.pagination import MAX_OFFSET, PageParameters, Pagination
 
 # --- shared output serializers ------------------------------------------------------------------
 
@@ -102,7 +102,9 @@ class AccessRequestSummarySerializer(serializers.Serializer):
 
 class QueueItemSerializer(AccessRequestSummarySerializer):
     waiting_for_me = serializers.BooleanField(
-        source="waiting", help_text="Your committee waits for your vote on it"
+        source="waiting",
+        required=False,
+        help_text="role=committee only: your committee waits for your vote on it",
     )
 
 
@@ -188,9 +190,10 @@ class ReviewSummarySerializer(serializers.Serializer):
 class InternalReviewSummarySerializer(ReviewSummarySerializer):
     """What committees and stewards see besides: the votes and the chair's justification."""
 
-    justification = serializers.CharField()
-    match_outcome = serializers.CharField()
-    votes = VoteSerializer(many=True)
+    # Left out for the applicants (ReviewSummarySerializer's fields only).
+    justification = serializers.CharField(required=False)
+    match_outcome = serializers.CharField(required=False)
+    votes = VoteSerializer(many=True, required=False)
 
 
 class RightsSerializer(serializers.Serializer):
@@ -349,7 +352,7 @@ class AccessRequestListApi(APIView):
     """Your requests and those you co-apply to; `role=committee`: your committees' queue;
     `role=all`: every request (stewards)."""
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryFilters):
         class Meta:
             ref_name = "AccessRequestListFilter"
 
@@ -359,19 +362,19 @@ class AccessRequestListApi(APIView):
         state = serializers.ChoiceField(
             choices=RequestStatus.values, required=False, allow_blank=True, default=""
         )
-        dataset = serializers.CharField(required=False, allow_blank=True, default="")
-        waiting = serializers.BooleanField(required=False, default=False)
-        page = serializers.IntegerField(required=False, min_value=1, default=1)
+        dataset = serializers.CharField(
+            required=False, allow_blank=True, default="", help_text="A dataset accession"
+        )
+        waiting = serializers.BooleanField(
+            required=False, default=False, help_text="role=committee: waiting for my vote"
+        )
+        page = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_OFFSET, default=1
+        )
 
     @extend_schema(
         operation_id="access_requests_list",
-        parameters=[
-            OpenApiParameter("role", str, enum=["mine", "committee", "all"]),
-            OpenApiParameter("state", str, enum=RequestStatus.values),
-            OpenApiParameter("dataset", str, description="A dataset accession"),
-            OpenApiParameter("waiting", bool, description="role=committee: waiting for my vote"),
-            OpenApiParameter("page", int),
-        ],
+        parameters=[FilterSerializer],
         responses=RequestListSerializer,
     )
     def get(self, request: Request) -> Response:
@@ -1047,7 +1050,7 @@ class GrantListApi(APIView):
 
     pagination_class = Pagination
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QueryFilters):
         class Meta:
             ref_name = "GrantListFilter"
 
@@ -1056,7 +1059,7 @@ class GrantListApi(APIView):
         )
 
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, enum=list(lookups.GRANT_STATES))],
+        parameters=[FilterSerializer],
         responses=GrantSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -1283,6 +1286,7 @@ class NotificationListApi(APIView):
     pagination_class = Pagination
 
     @extend_schema(
+        parameters=[PageParameters],
         responses=inline_serializer(
             "NotificationList",
             {
@@ -1292,7 +1296,7 @@ class NotificationListApi(APIView):
                 "previous": serializers.CharField(allow_null=True),
                 "results": NotificationSerializer(many=True),
             },
-        )
+        ),
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpResponse, JsonResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from consent.meanings import PERMISSION_COLUMNS, consent_terms
 from consent.models import Channel, ConsentRecord, CurrentConsent, Participant, WithdrawalLevel
 from portal.authentication import IsParticipant, IsSteward
 from portal.exceptions import NotFoundError
+from portal.filters import QueryFilters
 from portal.pagination import Pagination
 
 
@@ -29,20 +30,32 @@ def _participant(request: Request) -> Participant:
 
 class ConsentStateSerializer(serializers.Serializer):
     study_id = serializers.CharField(source="participant.study_id")
-    sequence = serializers.IntegerField()
-    status = serializers.CharField()
+    sequence = serializers.IntegerField(help_text="0 before a first consent")
+    status = serializers.CharField(help_text="`none` before a first consent")
     suspended = serializers.BooleanField()
-    version = serializers.IntegerField(source="version_id")
-    document = serializers.CharField(source="version.document.name")
-    version_number = serializers.IntegerField(source="version.number")
-    language = serializers.CharField(source="version.language")
+    # Null before a first consent, as is everything about the version and its time.
+    version = serializers.IntegerField(source="version_id", allow_null=True)
+    document = serializers.CharField(source="version.document.name", allow_null=True)
+    version_number = serializers.IntegerField(source="version.number", allow_null=True)
+    language = serializers.CharField(source="version.language", allow_null=True)
     answers = serializers.DictField(child=serializers.CharField())
-    updated_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(allow_null=True)
 
 
-def _state(current: CurrentConsent | None) -> dict[str, Any]:
+def _state(current: CurrentConsent | None, participant: Participant) -> dict[str, Any]:
     if current is None:
-        return {"sequence": 0, "status": "none", "answers": {}}
+        return {
+            "study_id": participant.study_id,
+            "sequence": 0,
+            "status": "none",
+            "suspended": False,
+            "version": None,
+            "document": None,
+            "version_number": None,
+            "language": None,
+            "answers": {},
+            "updated_at": None,
+        }
     return ConsentStateSerializer(current).data
 
 
@@ -65,7 +78,8 @@ class ConsentMeApi(APIView):
 
     @extend_schema(responses=ConsentStateSerializer)
     def get(self, request: Request) -> Response:
-        return Response(_state(selectors.current_consent(_participant(request))))
+        participant = _participant(request)
+        return Response(_state(selectors.current_consent(participant), participant))
 
     @extend_schema(request=ConsentUpdateInputSerializer, responses={201: ConsentStateSerializer})
     def post(self, request: Request) -> Response:
@@ -84,7 +98,7 @@ class ConsentMeApi(APIView):
             channel=Channel.API,
             expected_sequence=data.validated_data["expected_sequence"],
         )
-        return Response(_state(selectors.current_consent(participant)), status=201)
+        return Response(_state(selectors.current_consent(participant), participant), status=201)
 
 
 class ConsentWithdrawApi(APIView):
@@ -108,7 +122,7 @@ class ConsentWithdrawApi(APIView):
             channel=Channel.API,
             expected_sequence=data.validated_data["expected_sequence"],
         )
-        return Response(_state(selectors.current_consent(participant)), status=201)
+        return Response(_state(selectors.current_consent(participant), participant), status=201)
 
 
 class DuoConditionsSerializer(serializers.Serializer):
@@ -229,7 +243,7 @@ class ParticipantConsentListApi(APIView):
                 "updated_at": current.updated_at,
             }
 
-    class ParticipantFilterSerializer(serializers.Serializer):
+    class ParticipantFilterSerializer(QueryFilters):
         status = serializers.ChoiceField(
             choices=[*selectors.STATUS_FILTERS], required=False, help_text="Consent status"
         )
@@ -238,12 +252,7 @@ class ParticipantConsentListApi(APIView):
         study_id = serializers.CharField(required=False)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=list(selectors.STATUS_FILTERS)),
-            OpenApiParameter("permits", str, enum=list(PERMISSION_COLUMNS)),
-            OpenApiParameter("version", int),
-            OpenApiParameter("study_id", str),
-        ],
+        parameters=[ParticipantFilterSerializer],
         responses=ParticipantConsentSerializer(many=True),
     )
     def get(self, request: Request) -> Response:

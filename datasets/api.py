@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,9 +16,10 @@ from rest_framework.views import APIView
 
 from datasets import selectors, services
 from datasets.conditions import conditions_obligations, conditions_text
-from datasets.models import DataFile, DataFileFormat, Dataset
+from datasets.models import DataFile, DataFileFormat, Dataset, DatasetStatus
 from datasets.selectors import committees
 from portal.authentication import IsSteward, has_role
+from portal.filters import QueryFilters
 from portal.models import Role
 from portal.pagination import Pagination
 
@@ -116,7 +117,7 @@ class DatasetSerializer(serializers.Serializer):
 
 
 class DataFileSerializer(serializers.ModelSerializer):
-    index_of = serializers.PrimaryKeyRelatedField(read_only=True)
+    index_of = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = DataFile
@@ -168,6 +169,23 @@ class ValidationSerializer(serializers.ModelSerializer):
         )
 
 
+class DataFileAnySerializer(DataFileSerializer):
+    """The OpenAPI's view of a file: everyone's fields, and those only stewards get."""
+
+    path = serializers.CharField(required=False, help_text="Stewards only")
+    samples = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Stewards only"
+    )
+    validation_message = serializers.CharField(required=False, help_text="Stewards only")
+    problems = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="Stewards only"
+    )
+    bytes_hashed = serializers.IntegerField(required=False, help_text="Stewards only")
+
+    class Meta(StewardDataFileSerializer.Meta):
+        ref_name = "DataFileAnyRole"
+
+
 def _file_serializer(request: Request) -> type[DataFileSerializer]:
     return StewardDataFileSerializer if has_role(request, Role.STEWARD) else DataFileSerializer
 
@@ -182,16 +200,22 @@ class DatasetListApi(APIView):
 
     permission_classes = (AllowAny,)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["draft", "released", "retired"])],
-        responses=DatasetSerializer(many=True),
-    )
+    class FilterSerializer(QueryFilters):
+        class Meta:
+            ref_name = "DatasetListFilter"
+
+        status = serializers.ChoiceField(
+            choices=DatasetStatus.values, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(parameters=[FilterSerializer], responses=DatasetSerializer(many=True))
     def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         datasets = selectors.with_formats(
             selectors.with_counts(selectors.visible_datasets(request.user))
         )
-        status = request.query_params.get("status")
-        if status:
+        if status := filters.validated_data["status"]:
             datasets = datasets.filter(status=status)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
@@ -283,7 +307,7 @@ class DatasetRetireApi(APIView):
 class DataFileListApi(APIView):
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses=StewardDataFileSerializer(many=True))
+    @extend_schema(responses=DataFileAnySerializer(many=True))
     def get(self, request: Request, accession: str) -> Response:
         dataset = _dataset(request, accession)
         files = selectors.dataset_files(dataset)
@@ -293,7 +317,7 @@ class DataFileListApi(APIView):
 class DataFileDetailApi(APIView):
     permission_classes = (AllowAny,)
 
-    @extend_schema(responses=StewardDataFileSerializer)
+    @extend_schema(responses=DataFileAnySerializer)
     def get(self, request: Request, accession: str, file_id: int) -> Response:
         file = _datafile(request, accession, file_id)
         return Response(_file_serializer(request)(file).data)
@@ -302,7 +326,7 @@ class DataFileDetailApi(APIView):
 class FileEntrySerializer(serializers.Serializer):
     path = serializers.CharField(help_text="Path from the data root")
     format = serializers.ChoiceField(
-        choices=DataFileFormat.values, required=False, allow_blank=True, default=""
+        choices=DataFileFormat.choices, required=False, allow_blank=True, default=""
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -41,3 +42,13 @@ class Pagination(LimitOffsetPagination):
         limit["schema"] |= {"minimum": 1, "maximum": MAX_LIMIT, "default": self.default_limit}
         offset["schema"] |= {"minimum": 0, "maximum": MAX_OFFSET, "default": 0}
         return [limit, offset]
+
+
+class PageParameters(serializers.Serializer):
+    """`limit` and `offset` as query parameters, for views that document their own envelope."""
+
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET)
+
+    class Meta:
+        ref_name = "PageParameters"

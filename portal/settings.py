@@ -402,7 +402,10 @@ REST_FRAMEWORK = {
         "portal.authentication.OtpSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.PortalAutoSchema",
+    # JSON bodies only (the OpenAPI then says so); an upload names its own parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "portal.exceptions.problem_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "portal.pagination.Pagination",
     "PAGE_SIZE": 50,
@@ -415,10 +418,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.schema.strings_without_nul",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "WithdrawalLevelEnum": "consent.models.WithdrawalLevel",
         "AccessRequestStatusEnum": "access.models.RequestStatus",
         "DataFileStatusEnum": "datasets.models.FileStatus",
+        "DataFileFormatEnum": "datasets.models.DataFileFormat",
         "DeliveryStatusEnum": "access.models.DeliveryStatus",
     },
 }

@@ -35,9 +35,16 @@ def test_participant_reads_empty_then_gives_consent(
 ) -> None:
     client = client_for(enrolled.user)
     assert client.get("/api/v1/consent/me/").json() == {
+        "study_id": enrolled.study_id,
         "sequence": 0,
         "status": "none",
+        "suspended": False,
+        "version": None,
+        "document": None,
+        "version_number": None,
+        "language": None,
         "answers": {},
+        "updated_at": None,
     }
 
     response = client.post("/api/v1/consent/me/", _body(version, enrolled.user), format="json")
