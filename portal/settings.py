@@ -56,6 +56,24 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-for-debug-mode-do-not-use-in-production"  # noqa: S105
 
+# The transparency log's Ed25519 key, as `manage.py ledger_key_new` prints it, held outside
+# the database so that whoever owns the database cannot sign a rewritten history. Unset, a
+# key is derived from SECRET_KEY (it changes with SECRET_KEY: witnesses would refuse it).
+CUSTODIAN_LEDGER_KEY = env("CUSTODIAN_LEDGER_KEY") or ""
+CUSTODIAN_LEDGER_ORIGIN = env("CUSTODIAN_LEDGER_ORIGIN") or ""
+if CUSTODIAN_LEDGER_KEY:
+    from portal.signed_note import NoteError, signer_from_key
+
+    try:
+        CUSTODIAN_LEDGER_ORIGIN = (
+            CUSTODIAN_LEDGER_ORIGIN or signer_from_key(CUSTODIAN_LEDGER_KEY).name
+        )
+    except NoteError as exc:
+        raise ImproperlyConfigured(
+            f"CUSTODIAN_LEDGER_KEY is malformed ({exc}): make one with manage.py ledger_key_new"
+        ) from None
+CUSTODIAN_LEDGER_ORIGIN = CUSTODIAN_LEDGER_ORIGIN or "custodian/audit-ledger"
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Absolute URL of the portal, used in emails, visas and DRS self URIs.
