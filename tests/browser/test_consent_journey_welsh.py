@@ -140,7 +140,7 @@ def _journey(page: Page, size: str, tmp_path: Path) -> None:
     page.get_by_role("button", name="Ymlaen i adolygu").click()
     expect(page.get_by_role("alert")).to_contain_text("Mae problem")
     expect(page.get_by_role("alert")).to_contain_text(
-        "A gaiff cwmnïau ddefnyddio'ch data?: Dewiswch ateb."
+        "A gaiff cwmnïau ddefnyddio'ch data? — Dewiswch ateb."
     )
     _look(page, f"{size}-04-choices-missing")
     for _key, _meaning, question, answers in WELSH_CHOICES:

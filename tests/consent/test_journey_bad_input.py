@@ -101,8 +101,8 @@ def test_missing_answers_are_named(client_in: Client, enrolled: Participant) -> 
 
     assert response.status_code == 400
     alert = _alert(response)
-    assert "May your data be used for health research?: Choose an answer." in alert
-    assert "May researchers outside the UK use your data?: Choose an answer." in alert
+    assert "May your data be used for health research? — Choose an answer." in alert
+    assert "May researchers outside the UK use your data? — Choose an answer." in alert
     assert alert.count("Choose an answer.") == 2
     _nothing_written(enrolled)
 

@@ -105,12 +105,12 @@ def test_choices_page_without_any_choice_names_every_question(
     summary = html[html.index('role="alert"') : html.index("</div>", html.index('role="alert"'))]
     # One link per question, to the question, in words.
     assert re.findall(r'<a href="#id_choice-(\w+)_fieldset">([^<]*)</a>', summary) == [
-        ("general", "May your data be used for any research?: Choose an answer."),
-        ("health", "May your data be used for health research?: Choose an answer."),
-        ("ancestry", "May your data be used for ancestry research?: Choose an answer."),
-        ("commercial", "May companies use your data?: Choose an answer."),
-        ("abroad", "May researchers outside the UK use your data?: Choose an answer."),
-        ("recontact", "May we contact you again?: Choose an answer."),
+        ("general", "May your data be used for any research? — Choose an answer."),
+        ("health", "May your data be used for health research? — Choose an answer."),
+        ("ancestry", "May your data be used for ancestry research? — Choose an answer."),
+        ("commercial", "May companies use your data? — Choose an answer."),
+        ("abroad", "May researchers outside the UK use your data? — Choose an answer."),
+        ("recontact", "May we contact you again? — Choose an answer."),
     ]
     assert "(recontact)" not in html
     assert "(general)" not in html
@@ -130,7 +130,7 @@ def test_one_missing_choice_is_named_alone(
     assert response.status_code == 400
     html = response.content.decode()
     assert (
-        '<li><a href="#id_choice-recontact_fieldset">May we contact you again?: Choose an answer.'
+        '<li><a href="#id_choice-recontact_fieldset">May we contact you again? — Choose an answer.'
     ) in html
     assert html.count("Choose an answer.") == 2  # in the summary and beside the question
     # What the participant did choose stays chosen; the missing one is still unanswered.
@@ -250,7 +250,7 @@ def test_reconsent_without_the_new_question_is_refused(
     assert response.status_code == 400
     assert (
         '<li><a href="#id_choice-results_fieldset">'
-        "Would you like results that matter for your health?: Choose an answer.</a></li>"
+        "Would you like results that matter for your health? — Choose an answer.</a></li>"
     ) in response.content.decode()
     assert ConsentRecord.objects.filter(participant=enrolled).count() == 1
 
