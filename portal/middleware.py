@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from portal.audit import request_id_var
 from portal.oidc import MFA_SESSION_KEY
@@ -210,3 +215,53 @@ class BadInputMiddleware:
 
 
 _TITLES_BY_STATUS = {400: "Bad request", 413: "Request too large"}
+
+
+SESSION_STARTED = "_custodian_started"
+SESSION_SEEN = "_custodian_seen"
+# The last-seen time is written at most this often: not a session write per request.
+SEEN_RESOLUTION = 60
+
+
+class SessionTimeoutMiddleware:
+    """Ends a signed-in session after it sat idle, and a staff session (DAC members, chairs,
+    stewards: needs_otp) after its total lifetime, whatever its activity.
+
+    Staff: CUSTODIAN_STAFF_IDLE_SECONDS (30 minutes) and CUSTODIAN_STAFF_MAX_SECONDS (12
+    hours); everyone else: CUSTODIAN_SESSION_IDLE_SECONDS. Pages then go to the sign-in page
+    saying why; API calls with the session get the API's 401/403 as an anonymous caller."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            started = session.setdefault(SESSION_STARTED, now)
+            seen = session.get(SESSION_SEEN, started)
+            staff = user.needs_otp  # type: ignore[union-attr]
+            idle = (
+                settings.CUSTODIAN_STAFF_IDLE_SECONDS
+                if staff
+                else settings.CUSTODIAN_SESSION_IDLE_SECONDS
+            )
+            ended = None
+            if now - seen > idle:
+                ended = _("You were signed out after %(minutes)d minutes without activity.") % {
+                    "minutes": idle // 60
+                }
+            elif staff and now - started > settings.CUSTODIAN_STAFF_MAX_SECONDS:
+                ended = _(
+                    "You were signed out: committee and steward sessions last at most "
+                    "%(hours)d hours. Sign in again."
+                ) % {"hours": settings.CUSTODIAN_STAFF_MAX_SECONDS // 3600}
+            if ended is not None:
+                logout(request)
+                if not request.path.startswith(("/api/", "/ga4gh/")):
+                    messages.info(request, ended)
+                    return redirect_to_login(request.get_full_path())
+            elif now - seen >= SEEN_RESOLUTION or SESSION_SEEN not in session:
+                session[SESSION_SEEN] = now
+        return self.get_response(request)

@@ -133,7 +133,8 @@ def user_create(
 
 def researcher_register(*, email: str, full_name: str, institution: str, password: str) -> None:
     """Check and hash the password, then leave the rest to a worker
-    (`researcher_account_create`).
+    (`researcher_account_create`), a moment later (CUSTODIAN_ACCOUNT_TASK_DELAY): a worker
+    on the same machine then does not compete with the answer still being sent.
 
     Whether the address already has an account is decided there, never in the request: the
     answer and the time it takes are the same for a new address and a known one, so the page
@@ -143,13 +144,16 @@ def researcher_register(*, email: str, full_name: str, institution: str, passwor
     _check_password(password, User(email=email, full_name=full_name))
     password_hash = make_password(password)
     request_id = request_id_var.get()
+    kwargs = {
+        "email": normalize_email(email),
+        "full_name": full_name,
+        "institution": institution,
+        "password_hash": password_hash,
+        "request_id": request_id,
+    }
     transaction.on_commit(
-        lambda: researcher_register_task.delay(
-            email=normalize_email(email),
-            full_name=full_name,
-            institution=institution,
-            password_hash=password_hash,
-            request_id=request_id,
+        lambda: researcher_register_task.apply_async(
+            kwargs=kwargs, countdown=settings.CUSTODIAN_ACCOUNT_TASK_DELAY
         )
     )
 
@@ -337,7 +341,10 @@ def password_reset_ask(*, email: str) -> None:
     work, and answers the same, whether or not the address has an account."""
     address, request_id = normalize_email(email), request_id_var.get()
     transaction.on_commit(
-        lambda: password_reset_request_task.delay(email=address, request_id=request_id)
+        lambda: password_reset_request_task.apply_async(
+            kwargs={"email": address, "request_id": request_id},
+            countdown=settings.CUSTODIAN_ACCOUNT_TASK_DELAY,
+        )
     )
 
 

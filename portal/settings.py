@@ -122,6 +122,8 @@ MIDDLEWARE = [
     "portal.middleware.ProviderMfaMiddleware",
     "portal.middleware.RequireOtpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and total lifetimes of sessions (staff: 30 minutes idle, 12 hours in all).
+    "portal.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -209,6 +211,9 @@ if not 1 <= CUSTODIAN_API_TOKEN_DAYS <= CUSTODIAN_API_TOKEN_MAX_DAYS:
         f"CUSTODIAN_API_TOKEN_DAYS={CUSTODIAN_API_TOKEN_DAYS} must be between 1 and "
         f"CUSTODIAN_API_TOKEN_MAX_DAYS={CUSTODIAN_API_TOKEN_MAX_DAYS}"
     )
+# Registrations and password-reset requests are handled by a worker this many seconds later,
+# so a known address's extra work never overlaps the answer (portal.services).
+CUSTODIAN_ACCOUNT_TASK_DELAY = int(env("CUSTODIAN_ACCOUNT_TASK_DELAY", "1") or 0)
 # A proxy's authority over a child participant ends at this age.
 CUSTODIAN_AGE_OF_MAJORITY = int(env("CUSTODIAN_AGE_OF_MAJORITY", "18") or 18)
 
@@ -375,6 +380,11 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 3600
+# portal.middleware.SessionTimeoutMiddleware: DAC members, chairs and stewards are signed out
+# after 30 minutes idle and 12 hours in all; everyone else after the idle time below.
+CUSTODIAN_STAFF_IDLE_SECONDS = int(env("CUSTODIAN_STAFF_IDLE_SECONDS", "1800") or 1800)
+CUSTODIAN_STAFF_MAX_SECONDS = int(env("CUSTODIAN_STAFF_MAX_SECONDS", str(12 * 3600)) or 43200)
+CUSTODIAN_SESSION_IDLE_SECONDS = int(env("CUSTODIAN_SESSION_IDLE_SECONDS", "28800") or 28800)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
