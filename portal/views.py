@@ -21,7 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from portal import oidc, ratelimit, services
 from portal.celery import app as celery_app
@@ -286,31 +288,55 @@ def _qr_data_uri(text: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+# The secret of an authenticator being set up lives in the session until its first code is
+# confirmed: opening the page (GET) writes nothing to the database.
+OTP_SETUP_KEY = "_custodian_otp_setup_key"
+
+
+def _setup_device(request: HttpRequest, user: User) -> TOTPDevice:
+    """An unsaved device holding this session's setup secret (made once per session)."""
+    key = request.session.get(OTP_SETUP_KEY)
+    if not key:
+        key = random_hex(20)
+        request.session[OTP_SETUP_KEY] = key
+    return TOTPDevice(user=user, name="Authenticator app", key=key, confirmed=False)
+
+
+def _setup_code_matches(device: TOTPDevice, token: str) -> bool:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return token.isdigit() and totp.verify(int(token), tolerance=device.tolerance)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def otp(request: HttpRequest) -> HttpResponse:
     """Set up (first time) or confirm the authenticator code of this session."""
-    user = request.user
-    device = TOTPDevice.objects.filter(user=user).order_by("-confirmed", "-id").first()
+    user: User = request.user  # type: ignore[assignment]
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+    setting_up = device is None
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = _setup_device(request, user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"].strip()):
-            if not device.confirmed:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+        token = form.cleaned_data["token"].strip()
+        if setting_up and _setup_code_matches(device, token):
+            # Stored only now, confirmed, with the secret the person's app holds.
+            device.confirmed = True
+            device.save()
+            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            del request.session[OTP_SETUP_KEY]
+            otp_login(request, device)
+            return redirect(_safe_next(request))
+        if not setting_up and device.verify_token(token):
             otp_login(request, device)
             return redirect(_safe_next(request))
         form.add_error(
             "token",
-            _(
-                "That code is not right, or it has expired. "
-                "Codes change every 30 seconds: try the current one."
-            ),
+            "That code is not right, or it has expired. "
+            "Codes change every 30 seconds: try the current one.",
         )
-    context: dict[str, Any] = {"form": form, "setting_up": not device.confirmed}
-    if not device.confirmed:
+    context: dict[str, Any] = {"form": form, "setting_up": setting_up}
+    if setting_up:
         context["secret"] = base64.b32encode(device.bin_key).decode()
         context["qr"] = _qr_data_uri(device.config_url)
     return render(request, "portal/otp.html", context, status=400 if form.errors else 200)

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.models import ApiTokenScope, User
@@ -56,6 +57,14 @@ def test_otp_every_page_redirects_to_otp_until_code_confirmed(
         assert response["Location"] == OTP, path
 
 
+def _app_code(page: str, shift: int = 0) -> str:
+    """What an authenticator app shows after scanning the page's secret (as FreeOTP would)."""
+    match = re.search(r'<code class="secret">([A-Z2-7=]+)</code>', page)
+    assert match, page[:2000]
+    code = TOTP(base64.b32decode(match.group(1))).token()
+    return f"{(code + shift) % 1_000_000:06d}"
+
+
 @pytest.mark.parametrize("persona", OTP_ROLES)
 def test_otp_first_time_shows_setup_and_right_code_confirms_device(
     persona: str, request: pytest.FixtureRequest
@@ -68,27 +77,29 @@ def test_otp_first_time_shows_setup_and_right_code_confirms_device(
     assert response.status_code == 200
     page = response.content.decode()
     assert "<h1>Set up two-factor sign-in</h1>" in page
-    device = TOTPDevice.objects.get(user=user)
-    assert not device.confirmed
     assert re.search(r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', page)
-    secret = base64.b32encode(device.bin_key).decode()
-    assert f'<code class="secret">{secret}</code>' in page
+    # Opening the page stores nothing: the device exists once its first code is confirmed.
+    assert not TOTPDevice.objects.filter(user=user).exists()
 
-    response = client.post(OTP, {"token": totp_now(device)})
+    response = client.post(OTP, {"token": _app_code(page)})
 
     assert response.status_code == 302
     assert response["Location"] == "/home/"
-    device.refresh_from_db()
+    device = TOTPDevice.objects.get(user=user)
     assert device.confirmed
+    assert f'<code class="secret">{base64.b32encode(device.bin_key).decode()}</code>' in page
     response = client.get("/home/")
     assert response["Location"] == HOME_URLS[persona]
     assert client.get(HOME_URLS[persona]).status_code == 200
 
 
-def test_otp_setup_qr_code_holds_the_devices_provisioning_url(steward: User) -> None:
+def test_otp_setup_qr_code_holds_the_provisioning_url_of_the_secret_shown(
+    steward: User,
+) -> None:
     client = _password_only(steward)
 
     page = client.get(OTP).content.decode()
+    client.post(OTP, {"token": _app_code(page)})
 
     device = TOTPDevice.objects.get(user=steward)
     assert device.config_url.startswith("otpauth://totp/")
@@ -99,16 +110,14 @@ def test_otp_setup_qr_code_holds_the_devices_provisioning_url(steward: User) -> 
     assert data.group(1) == _qr_data_uri(device.config_url)
 
 
-def test_otp_page_reload_keeps_the_same_unconfirmed_device(steward: User) -> None:
+def test_otp_page_reload_keeps_the_same_secret_and_stores_nothing(steward: User) -> None:
     client = _password_only(steward)
 
     first = client.get(OTP).content.decode()
     second = client.get(OTP).content.decode()
 
-    assert TOTPDevice.objects.filter(user=steward).count() == 1
-    secret = base64.b32encode(TOTPDevice.objects.get(user=steward).bin_key).decode()
-    assert secret in first
-    assert secret in second
+    assert _app_code(first) == _app_code(second)
+    assert not TOTPDevice.objects.filter(user=steward).exists()
 
 
 def test_otp_confirmed_device_asks_only_for_the_code(steward: User) -> None:
@@ -137,16 +146,15 @@ def test_otp_wrong_code_refused(steward: User) -> None:
     assert client.get("/home/")["Location"] == OTP
 
 
-def test_otp_wrong_code_during_setup_leaves_device_unconfirmed(steward: User) -> None:
+def test_otp_wrong_code_during_setup_stores_no_device(steward: User) -> None:
     client = _password_only(steward)
-    client.get(OTP)
-    device = TOTPDevice.objects.get(user=steward)
+    page = client.get(OTP).content.decode()
 
-    response = client.post(OTP, {"token": _other_code(totp_now(device))})
+    response = client.post(OTP, {"token": _app_code(page, shift=500_000)})
 
     assert response.status_code == 400
-    device.refresh_from_db()
-    assert not device.confirmed
+    assert WRONG_CODE in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=steward).exists()
 
 
 def test_otp_malformed_code_refused(steward: User) -> None:
