@@ -367,6 +367,34 @@ def password_reset_request(*, email: str) -> None:
         )
 
 
+def otp_enrolment_send(*, user: User) -> None:
+    """Email a one-time link that lets this account set up its first authenticator: a stolen
+    password alone cannot register the thief's authenticator (portal.views.otp)."""
+    with transaction.atomic():
+        audit_log(actor=user, action="user.otp_enrolment_link", target=user)
+        email_queue(
+            to=user.email,
+            template="portal/email/otp_enrolment.txt",
+            context={
+                "user": user,
+                "link": _link("portal:otp_enrol", make_link_token(user, "otp-enrolment")),
+            },
+        )
+
+
+def otp_enrolment_check(*, token: str, user: User) -> None:
+    """The link is valid and belongs to the signed-in account (InvalidLinkError if not)."""
+    owner = check_link_token(
+        token, "otp-enrolment", max_age=settings.CUSTODIAN_OTP_ENROLMENT_MAX_AGE
+    )
+    if owner.pk != user.pk:
+        raise AccountError(
+            _("This enrolment link belongs to another account: sign in with that account."),
+            code="link_other_account",
+            http_status=403,
+        )
+
+
 def password_reset_check(*, token: str) -> User:
     return check_link_token(
         token, "password-reset", max_age=settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE

@@ -198,6 +198,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Time-based one-time passwords for DAC members, chairs and stewards.
 CUSTODIAN_REQUIRE_OTP = env_bool("CUSTODIAN_REQUIRE_OTP", True)
 OTP_TOTP_ISSUER = "Custodian"
+# The emailed link that allows setting up the first authenticator lasts this long (seconds).
+CUSTODIAN_OTP_ENROLMENT_MAX_AGE = int(env("CUSTODIAN_OTP_ENROLMENT_MAX_AGE", "3600") or 3600)
 # Invitation and email-verification links; password-reset links last one hour.
 CUSTODIAN_INVITATION_MAX_AGE = int(env("CUSTODIAN_INVITATION_MAX_AGE", str(14 * 86400)) or 0)
 CUSTODIAN_PASSWORD_RESET_MAX_AGE = int(env("CUSTODIAN_PASSWORD_RESET_MAX_AGE", "3600") or 0)

@@ -20,6 +20,7 @@ PURPOSES = {
     "invitation": "This invitation link",
     "verify-email": "This email confirmation link",
     "password-reset": "This password reset link",
+    "otp-enrolment": "This authenticator enrolment link",
 }
 
 

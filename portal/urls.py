@@ -31,6 +31,7 @@ portal_patterns = (
             name="password_reset_confirm",
         ),
         path("account/otp/", views.otp, name="otp"),
+        path("account/otp/enrol/<str:token>/", views.otp_enrol, name="otp_enrol"),
         path("account/sso/start/", views.sso_start, name="sso_start"),
         path("account/sso/callback/", views.sso_callback, name="sso_callback"),
         path("account/sso/link/", views.sso_link, name="sso_link"),

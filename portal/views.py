@@ -307,14 +307,41 @@ def _setup_code_matches(device: TOTPDevice, token: str) -> bool:
     return token.isdigit() and totp.verify(int(token), tolerance=device.tolerance)
 
 
+# Set by an opened enrolment link: this session may set up the account's first authenticator.
+OTP_ENROLMENT_KEY = "_custodian_otp_enrolment"
+
+
+@login_required
+@require_GET
+def otp_enrol(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed enrolment link: lets this session set up the first authenticator."""
+    try:
+        services.otp_enrolment_check(token=token, user=request.user)  # type: ignore[arg-type]
+    except PortalError as exc:
+        return link_error(request, exc)
+    request.session[OTP_ENROLMENT_KEY] = request.user.pk
+    return redirect("portal:otp")
+
+
+def _otp_enrolment_page(request: HttpRequest) -> HttpResponse:
+    """No authenticator yet and no enrolment link opened: offer to email the link."""
+    sent = False
+    if request.method == "POST" and request.POST.get("action") == "send_link":
+        services.otp_enrolment_send(user=request.user)  # type: ignore[arg-type]
+        sent = True
+    return render(request, "portal/otp_enrolment.html", {"sent": sent})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def otp(request: HttpRequest) -> HttpResponse:
-    """Set up (first time) or confirm the authenticator code of this session."""
+    """Set up (first time, after an enrolment link) or confirm the authenticator code."""
     user: User = request.user  # type: ignore[assignment]
     device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
     setting_up = device is None
     if device is None:
+        if request.session.get(OTP_ENROLMENT_KEY) != user.pk:
+            return _otp_enrolment_page(request)
         device = _setup_device(request, user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -325,6 +352,7 @@ def otp(request: HttpRequest) -> HttpResponse:
             device.save()
             TOTPDevice.objects.filter(user=user, confirmed=False).delete()
             del request.session[OTP_SETUP_KEY]
+            del request.session[OTP_ENROLMENT_KEY]
             otp_login(request, device)
             return redirect(_safe_next(request))
         if not setting_up and device.verify_token(token):

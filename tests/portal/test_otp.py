@@ -3,16 +3,18 @@ from __future__ import annotations
 import base64
 import json
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.core import mail
+from django.test import Client, TestCase
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.models import ApiTokenScope, User
+from portal.models import ApiTokenScope, AuditEvent, User
 from portal.views import _qr_data_uri
-from tests.conftest import signed_in_client, totp_device, totp_now
+from tests.conftest import link_from_last_email, signed_in_client, totp_device, totp_now
 from tests.factories import PASSWORD, api_token_for
 
 OTP = "/account/otp/"
@@ -34,6 +36,17 @@ def _password_only(user: User) -> Client:
     client = Client()
     response = client.post("/account/sign-in/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 302
+    return client
+
+
+def _enrolled(user: User) -> Client:
+    """Signed in with the password, then through the emailed enrolment link."""
+    client = _password_only(user)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(OTP, {"action": "send_link"})
+    response = client.get(link_from_last_email("/account/otp/enrol/"))
+    assert response.status_code == 302
+    assert response["Location"] == OTP
     return client
 
 
@@ -70,7 +83,7 @@ def test_otp_first_time_shows_setup_and_right_code_confirms_device(
     persona: str, request: pytest.FixtureRequest
 ) -> None:
     user: User = request.getfixturevalue(persona)
-    client = _password_only(user)
+    client = _enrolled(user)
 
     response = client.get(OTP)
 
@@ -96,7 +109,7 @@ def test_otp_first_time_shows_setup_and_right_code_confirms_device(
 def test_otp_setup_qr_code_holds_the_provisioning_url_of_the_secret_shown(
     steward: User,
 ) -> None:
-    client = _password_only(steward)
+    client = _enrolled(steward)
 
     page = client.get(OTP).content.decode()
     client.post(OTP, {"token": _app_code(page)})
@@ -111,7 +124,7 @@ def test_otp_setup_qr_code_holds_the_provisioning_url_of_the_secret_shown(
 
 
 def test_otp_page_reload_keeps_the_same_secret_and_stores_nothing(steward: User) -> None:
-    client = _password_only(steward)
+    client = _enrolled(steward)
 
     first = client.get(OTP).content.decode()
     second = client.get(OTP).content.decode()
@@ -147,7 +160,7 @@ def test_otp_wrong_code_refused(steward: User) -> None:
 
 
 def test_otp_wrong_code_during_setup_stores_no_device(steward: User) -> None:
-    client = _password_only(steward)
+    client = _enrolled(steward)
     page = client.get(OTP).content.decode()
 
     response = client.post(OTP, {"token": _app_code(page, shift=500_000)})
@@ -265,3 +278,58 @@ def test_otp_api_with_token_works_without_code(steward: User) -> None:
     assert response.status_code == 200
     assert response.json()["email"] == steward.email
     assert response.json()["role"] == "steward"
+
+
+def test_otp_password_alone_cannot_set_up_an_authenticator(steward: User) -> None:
+    client = _password_only(steward)
+
+    page = client.get(OTP).content.decode()
+    posted = client.post(OTP, {"token": "123456"})
+
+    assert "open the enrolment link we email to your address" in page
+    assert 'class="secret"' not in page
+    assert 'class="secret"' not in posted.content.decode()
+    assert not TOTPDevice.objects.filter(user=steward).exists()
+    assert mail.outbox == []
+
+
+def test_otp_enrolment_link_is_emailed_on_request(
+    steward: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = _password_only(steward)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(OTP, {"action": "send_link"})
+
+    assert "We sent an enrolment link to <strong>steward@example.org</strong>" in (
+        response.content.decode()
+    )
+    (message,) = mail.outbox
+    assert message.to == [steward.email]
+    assert message.subject == "Set up your Custodian authenticator"
+    assert AuditEvent.objects.filter(action="user.otp_enrolment_link").count() == 1
+
+
+def test_otp_enrolment_link_of_another_account_is_refused(
+    steward: User, dac_chair: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    victim = _password_only(steward)
+    with django_capture_on_commit_callbacks(execute=True):
+        victim.post(OTP, {"action": "send_link"})
+    link = link_from_last_email("/account/otp/enrol/")
+    other = _password_only(dac_chair)
+
+    response = other.get(link)
+
+    assert response.status_code == 403
+    assert "This enrolment link belongs to another account" in response.content.decode()
+    assert 'class="secret"' not in other.get(OTP).content.decode()
+
+
+def test_otp_enrolment_link_tampered_is_refused(steward: User) -> None:
+    client = _password_only(steward)
+
+    response = client.get(f"/account/otp/enrol/{steward.pk}:forged:x/")
+
+    assert response.status_code == 400
+    assert "This authenticator enrolment link is not valid" in response.content.decode()
