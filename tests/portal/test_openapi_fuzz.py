@@ -42,7 +42,9 @@ def demo(transactional_db: None, settings: Any, tmp_path: Path) -> dict[str, str
     return {name: api_token_for(User.objects.get(email=email)) for name, email in PERSONAS.items()}
 
 
-def _schemathesis(url: str, token: str, phases: str) -> subprocess.CompletedProcess[str]:
+def _schemathesis(
+    url: str, token: str, phases: str, workdir: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(Path(sys.executable).parent / "st"),
@@ -67,7 +69,8 @@ def _schemathesis(url: str, token: str, phases: str) -> subprocess.CompletedProc
             "30",
             "--no-color",
         ],
-        cwd=ROOT,
+        # Its example database lands in the working directory: not in the work tree.
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=900,
@@ -75,7 +78,9 @@ def _schemathesis(url: str, token: str, phases: str) -> subprocess.CompletedProc
     )
 
 
-def test_openapi_fuzz_as_each_persona(demo: dict[str, str], live_server: Any) -> None:
+def test_openapi_fuzz_as_each_persona(
+    demo: dict[str, str], live_server: Any, tmp_path: Path
+) -> None:
     failed = {}
     # The steward last: its writes (releases, retirements) change what the others see. The
     # coverage phase (every boundary of every parameter, about two minutes) runs once, as the
@@ -85,7 +90,7 @@ def test_openapi_fuzz_as_each_persona(demo: dict[str, str], live_server: Any) ->
         ("researcher", "examples,fuzzing"),
         ("steward", "examples,coverage,fuzzing"),
     ):
-        result = _schemathesis(live_server.url, demo[persona], phases)
+        result = _schemathesis(live_server.url, demo[persona], phases, tmp_path)
         if result.returncode != 0:
             failed[persona] = result.stdout[-12000:] + result.stderr[-3000:]
 
