@@ -53,7 +53,7 @@ def test_first_consent_page_shows_no_selected_choice(
     alert = page.get_by_role("alert")
     expect(alert.get_by_role("link")).to_have_count(6)
     for question in QUESTIONS:
-        expect(alert.get_by_role("link", name=f"{question}: Choose an answer.")).to_be_visible()
+        expect(alert.get_by_role("link", name=f"{question} — Choose an answer.")).to_be_visible()
     expect(alert).not_to_contain_text("(recontact)")
     expect(page.get_by_role("radio", checked=True)).to_have_count(0)
     screenshot(page, "no-preselection-02-nothing-chosen")
