@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -157,17 +157,32 @@ def files_add(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "datasets/files_add.html", context, status=status)
 
 
+def _steward_action(
+    request: HttpRequest, dataset: Dataset, act: Callable[[], object], done: str
+) -> HttpResponse:
+    """One steward button on the dataset page: call the service, then back to the page.
+
+    A refusal re-renders the page with the service's words, so the steward sees why.
+    """
+    try:
+        act()
+    except PortalError as exc:
+        return _manage_page(request, dataset, _problems(exc), exc.form_status)
+    messages.success(request, done)
+    return redirect("datasets:dataset_manage", accession=dataset.accession)
+
+
 @role_required(Role.STEWARD)
 @require_POST
 def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
     dataset = _dataset(accession)
     file = _datafile(dataset, file_id)
-    try:
-        services.datafile_validation_retry(actor=request.user, file=file)
-    except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), exc.form_status)
-    messages.success(request, f"{file.path} is being validated again.")
-    return redirect("datasets:dataset_manage", accession=dataset.accession)
+    return _steward_action(
+        request,
+        dataset,
+        lambda: services.datafile_validation_retry(actor=request.user, file=file),
+        f"{file.path} is being validated again.",
+    )
 
 
 @role_required(Role.STEWARD)
@@ -175,12 +190,12 @@ def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpRespon
 def file_remove(request: HttpRequest, accession: str, file_id: int) -> HttpResponse:
     dataset = _dataset(accession)
     file = _datafile(dataset, file_id)
-    try:
-        services.datafile_remove(actor=request.user, file=file)
-    except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), exc.form_status)
-    messages.success(request, f"{file.path} was removed from {dataset.accession}.")
-    return redirect("datasets:dataset_manage", accession=dataset.accession)
+    return _steward_action(
+        request,
+        dataset,
+        lambda: services.datafile_remove(actor=request.user, file=file),
+        f"{file.path} was removed from {dataset.accession}.",
+    )
 
 
 @role_required(Role.STEWARD)
@@ -245,24 +260,24 @@ def samples_community(request: HttpRequest, accession: str) -> HttpResponse:
 @require_POST
 def dataset_release(request: HttpRequest, accession: str) -> HttpResponse:
     dataset = _dataset(accession)
-    try:
-        services.dataset_release(actor=request.user, dataset=dataset)
-    except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), exc.form_status)
-    messages.success(request, f"{dataset.accession} is released: it is now in the catalogue.")
-    return redirect("datasets:dataset_manage", accession=dataset.accession)
+    return _steward_action(
+        request,
+        dataset,
+        lambda: services.dataset_release(actor=request.user, dataset=dataset),
+        f"{dataset.accession} is released: it is now in the catalogue.",
+    )
 
 
 @role_required(Role.STEWARD)
 @require_POST
 def dataset_retire(request: HttpRequest, accession: str) -> HttpResponse:
     dataset = _dataset(accession)
-    try:
-        services.dataset_retire(actor=request.user, dataset=dataset)
-    except PortalError as exc:
-        return _manage_page(request, dataset, _problems(exc), exc.form_status)
-    messages.success(request, f"{dataset.accession} is retired: it left the catalogue.")
-    return redirect("datasets:dataset_manage", accession=dataset.accession)
+    return _steward_action(
+        request,
+        dataset,
+        lambda: services.dataset_retire(actor=request.user, dataset=dataset),
+        f"{dataset.accession} is retired: it left the catalogue.",
+    )
 
 
 # --- the catalogue (anyone, signed in or not) -------------------------------------------------
