@@ -320,3 +320,64 @@ class LedgerCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint of {self.tree_size} leaves"
+
+
+class LedgerNode(models.Model):
+    """The hash of one perfect subtree of the transparency log: leaves
+    [index * 2**level, (index + 1) * 2**level), level 1 and up (level 0 is `LedgerLeaf`).
+
+    A perfect subtree never changes once its last leaf is sealed, so these are kept and a
+    proof is built from O(log n) rows instead of every leaf (RFC 9162, 2.1.3-2.1.4). Written
+    by `portal.proofs.ledger_nodes_extend` only, insert-only, recomputable from the leaves.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    node_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(level__gte=1, index__gte=0), name="portal_ledgernode_above_leaves"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
+
+
+class WitnessPushStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class LedgerWitnessPush(models.Model):
+    """One checkpoint sent to one configured witness (an HTTPS endpoint or an email address).
+
+    Kept so that stewards and operators see which copies live outside the portal and which
+    witness keeps failing (the task retries with backoff, then leaves it FAILED).
+    """
+
+    checkpoint = models.ForeignKey(
+        LedgerCheckpoint, on_delete=models.PROTECT, related_name="witness_pushes"
+    )
+    witness = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=10, choices=WitnessPushStatus.choices, default=WitnessPushStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["-checkpoint__tree_size", "witness"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "witness"], name="portal_witnesspush_once_per_witness"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.checkpoint_id} to {self.witness}: {self.status}"
