@@ -3,6 +3,7 @@ journey, changing a choice, withdrawal, receipts, and the proxy's home."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
@@ -280,11 +281,16 @@ def journey_review(request: HttpRequest) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, journey.participant, user_of(request).full_name)
-            context = _review_context(
-                journey, form, journey.state["answers"], stale=exc.form_status == 409
+            return _refused_page(
+                request,
+                "consent/journey_review.html",
+                exc,
+                form,
+                journey.participant,
+                lambda refused, stale: _review_context(
+                    journey, refused, journey.state["answers"], stale=stale
+                ),
             )
-            return render(request, "consent/journey_review.html", context, status=exc.form_status)
         request.session.pop(JOURNEY, None)
         messages.success(
             request,
@@ -310,6 +316,25 @@ def _refused(form: SignedForm, exc: PortalError, participant: Participant, name:
     refused.is_valid()
     refused.add_error(None, exc.message)
     return refused
+
+
+def _refused_page(
+    request: HttpRequest,
+    template: str,
+    exc: PortalError,
+    form: SignedForm,
+    participant: Participant,
+    context_of: Callable[[SignedForm, bool], dict[str, Any]],
+) -> HttpResponse:
+    """A refused signature: the page again, with the refused form and the service's status.
+
+    A 409 means the consent moved on meanwhile (another tab, a proxy, staff): the page says
+    so, and shows what is in force now.
+    """
+    stale = exc.form_status == 409
+    context = context_of(_refused(form, exc, participant, user_of(request).full_name), stale)
+    context["stale"] = stale
+    return render(request, template, context, status=exc.form_status)
 
 
 def _form_args(form: SignForm) -> dict[str, Any]:
@@ -354,10 +379,16 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, participant, user_of(request).full_name)
-            context = _change_context(form, choice, selectors.consent_overview(participant))
-            context["stale"] = exc.form_status == 409
-            return render(request, "consent/choice_change.html", context, status=exc.form_status)
+            return _refused_page(
+                request,
+                "consent/choice_change.html",
+                exc,
+                form,
+                participant,
+                lambda refused, _stale: _change_context(
+                    refused, choice, selectors.consent_overview(participant)
+                ),
+            )
         messages.success(
             request,
             _("Your answer to “%(question)s” is changed.") % {"question": choice.question}
@@ -431,10 +462,16 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
                 expected_sequence=form.cleaned_data["expected_sequence"],
             )
         except PortalError as exc:
-            form = _refused(form, exc, participant, user_of(request).full_name)
-            context = _confirm_context(form, level, selectors.consent_overview(participant))
-            context["stale"] = exc.form_status == 409
-            return render(request, "consent/withdraw_confirm.html", context, status=exc.form_status)
+            return _refused_page(
+                request,
+                "consent/withdraw_confirm.html",
+                exc,
+                form,
+                participant,
+                lambda refused, _stale: _confirm_context(
+                    refused, level, selectors.consent_overview(participant)
+                ),
+            )
         label = record.get_withdrawal_level_display().lower()
         messages.success(
             request,
