@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from consent.duo import DataUseConditions, ResearchPurpose, cohort_filter
 from consent.duo.matcher import COMMERCIAL_MODIFIERS
-from consent.models import Answer, ChoiceMeaning
+from consent.models import Answer, ChoiceMeaning, allows_use_q
 
 PERMISSIONS = {
     ChoiceMeaning.GENERAL_RESEARCH: "GRU",
@@ -84,7 +84,7 @@ def cohort_q(purpose: ResearchPurpose) -> Q:
     ]
     if not columns:
         return Q(pk__in=[])
-    q = Q(suspended=False) & ~Q(status="no_use")
+    q = allows_use_q()
     permitted = Q()
     for column in columns:
         permitted |= Q(**{column: True})
@@ -100,3 +100,17 @@ def cohort_q(purpose: ResearchPurpose) -> Q:
     elif "GS" in rule.context_modifiers:
         q &= Q(in_country_only=False) | Q(country=rule.context.country)
     return q
+
+
+def prefixed(q: Q, prefix: str) -> Q:
+    """The same filter seen from a model that reaches CurrentConsent through `prefix`
+    (`"current_consent__"` from a sample), so a count elsewhere asks the same question."""
+    rebuilt = Q()
+    rebuilt.connector, rebuilt.negated = q.connector, q.negated
+    for child in q.children:
+        if isinstance(child, Q):
+            rebuilt.children.append(prefixed(child, prefix))
+        else:
+            key, value = child
+            rebuilt.children.append((f"{prefix}{key}", value))
+    return rebuilt

@@ -242,6 +242,24 @@ class ConsentStatus(models.TextChoices):
     NO_USE = "no_use", _("Withdrawn: no further use")
 
 
+# "This consent still allows use", stated once: the participant has not withdrawn from use,
+# and the consent is not suspended until they review a new version. The cohort index's
+# condition, the matcher's SQL (`consent.meanings.cohort_q`) and every count are built from
+# `allows_use_q`: if the index condition and a query's filter drifted apart, PostgreSQL would
+# silently stop using the covering index. `allows_use` is the same rule on one row
+# (tests/consent/test_allows_use.py checks the two agree on every status).
+USE_WITHDRAWN = ConsentStatus.NO_USE
+
+
+def allows_use_q(prefix: str = "") -> Q:
+    """A filter on CurrentConsent (or, with `prefix`, on a model that reaches it)."""
+    return Q(**{f"{prefix}suspended": False}) & ~Q(**{f"{prefix}status": USE_WITHDRAWN})
+
+
+def allows_use(*, status: str, suspended: bool) -> bool:
+    return not suspended and status != USE_WITHDRAWN
+
+
 class CurrentConsent(models.Model):
     """The participant's consent now: one row, rewritten with every record, queried by all.
 
@@ -273,7 +291,7 @@ class CurrentConsent(models.Model):
             models.Index(
                 fields=["participant"],
                 name="consent_current_usable",
-                condition=Q(suspended=False) & ~Q(status="no_use"),
+                condition=allows_use_q(),
                 include=[
                     "permits_gru",
                     "permits_hmb",
@@ -307,7 +325,7 @@ class CurrentConsent(models.Model):
 
     @property
     def releasable(self) -> bool:
-        return self.status != ConsentStatus.NO_USE and not self.suspended
+        return allows_use(status=self.status, suspended=self.suspended)
 
 
 class ConsentReceipt(models.Model):

@@ -12,8 +12,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
-from consent.duo import Obligation
-from consent.models import ConsentStatus
+from consent.duo import Obligation, PrimaryUse, ResearchPurpose
+from consent.meanings import cohort_q, prefixed
 from datasets import genomics
 from datasets.conditions import TermText, conditions_obligations, conditions_text
 from datasets.genomics.variants import normalise_chrom
@@ -44,13 +44,16 @@ from portal.models import Role, User
 SMALL_COUNT = 5
 SMALL_COUNT_TEXT = f"fewer than {SMALL_COUNT}"
 
-_RELEASABLE_STATUSES = [s for s in ConsentStatus.values if s != ConsentStatus.NO_USE]
-_CONSENT = "samples__participant__current_consent"
-# Samples whose participant's consent now allows at least general or health research.
-CONSENTING_SAMPLE = Q(
-    samples__link=LinkStatus.LINKED,
-    **{f"{_CONSENT}__suspended": False, f"{_CONSENT}__status__in": _RELEASABLE_STATUSES},
-) & (Q(**{f"{_CONSENT}__permits_gru": True}) | Q(**{f"{_CONSENT}__permits_hmb": True}))
+# The catalogue's "consenting now": what the matcher would approve for non-commercial health
+# research (general research consent covers it too), from any country; the same cohort filter
+# a data-access request's own count uses, so the two cannot disagree on the rule.
+CATALOGUE_PURPOSE = ResearchPurpose(primary=PrimaryUse.HMB)
+
+
+def consenting_sample_q() -> Q:
+    """A filter on Dataset: its linked samples in the catalogue's consenting count."""
+    consent = prefixed(cohort_q(CATALOGUE_PURPOSE), "samples__participant__current_consent__")
+    return Q(samples__link=LinkStatus.LINKED) & consent
 
 
 def display_count(count: int) -> str:
@@ -72,7 +75,7 @@ def with_counts(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     )
     return datasets.annotate(
         sample_count=Count("samples", distinct=True),
-        consenting_count=Count("samples", filter=CONSENTING_SAMPLE, distinct=True),
+        consenting_count=Count("samples", filter=consenting_sample_q(), distinct=True),
         total_size=Subquery(sizes),
     )
 

@@ -25,8 +25,8 @@ from access.models import AccessRequest, CommitteeReview, RequestQuestion, Revie
 from access.purpose import research_purposes
 from consent.duo import InvalidPurposeError, ResearchPurpose, UnknownDiseaseError
 from consent.duo.matcher import SENSITIVE_AREAS
-from consent.meanings import cohort_q
-from consent.models import ConsentStatus, Participant, QuestionStatus
+from consent.meanings import cohort_q, prefixed
+from consent.models import ConsentStatus, Participant, QuestionStatus, allows_use_q
 from datasets.models import CommitteeKind, Dataset, LinkStatus, Sample
 from datasets.selectors import SMALL_COUNT, display_count
 from portal.audit import ledger_head
@@ -35,19 +35,6 @@ _CONSENT = "current_consent__"
 # A stale entry cannot be read (its key holds the ledger head); this only bounds memory.
 BREAKDOWN_CACHE_SECONDS = 3600
 _NOBODY = Q(pk__in=[])
-
-
-def _prefixed(q: Q, prefix: str) -> Q:
-    """The same filter, one relation further away (CurrentConsent fields seen from Sample)."""
-    rebuilt = Q()
-    rebuilt.connector, rebuilt.negated = q.connector, q.negated
-    for child in q.children:
-        if isinstance(child, Q):
-            rebuilt.children.append(_prefixed(child, prefix))
-        else:
-            key, value = child
-            rebuilt.children.append((f"{prefix}{key}", value))
-    return rebuilt
 
 
 def consent_purposes(request: AccessRequest) -> list[ResearchPurpose]:
@@ -73,10 +60,6 @@ def consenting_consent_q(request: AccessRequest) -> Q:
     return q
 
 
-def _releasable(prefix: str = _CONSENT) -> Q:
-    return Q(**{f"{prefix}suspended": False}) & ~Q(**{f"{prefix}status": ConsentStatus.NO_USE})
-
-
 def _questions(request: AccessRequest) -> QuerySet[RequestQuestion]:
     return RequestQuestion.objects.filter(
         request=request,
@@ -89,7 +72,7 @@ def said_yes_q(request: AccessRequest) -> Q:
     """Samples whose participant answered yes to every question raised for this request."""
     questions = _questions(request)
     not_yes = questions.exclude(question__status=QuestionStatus.ANSWERED, question__answer="yes")
-    return Exists(questions) & ~Exists(not_yes) & _releasable()
+    return Exists(questions) & ~Exists(not_yes) & allows_use_q(_CONSENT)
 
 
 def asked_q(request: AccessRequest) -> Q:
@@ -114,7 +97,7 @@ def _community_ok(request: AccessRequest) -> Q:
 
 def consenting_sample_q(request: AccessRequest) -> Q:
     """A filter on Sample: the samples this request may use now (any dataset)."""
-    consent = _prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
+    consent = prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
     return Q(link=LinkStatus.LINKED) & _community_ok(request) & consent
 
 
@@ -197,7 +180,7 @@ def consent_breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakd
 
 
 def _breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
-    consent = _prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
+    consent = prefixed(consenting_consent_q(request), _CONSENT) | said_yes_q(request)
     category = Case(
         When(~Q(link=LinkStatus.LINKED), then=Value(Exclusion.UNLINKED)),
         When(~_community_ok(request), then=Value(Exclusion.COMMUNITY)),
@@ -239,7 +222,7 @@ def public_sample_q() -> Q:
     "no further contact", keeps a participant out of public answers), linked, and not a
     community's sample (no community approves anonymous use).
     """
-    consent = _prefixed(cohort_q(PUBLIC_PURPOSE), _CONSENT) & Q(
+    consent = prefixed(cohort_q(PUBLIC_PURPOSE), _CONSENT) & Q(
         **{f"{_CONSENT}status": ConsentStatus.ACTIVE}
     )
     return Q(link=LinkStatus.LINKED, community__isnull=True) & consent
