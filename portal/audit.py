@@ -1,23 +1,26 @@
-"""The audit ledger: append an entry in the caller's transaction, verify the hash chain."""
+"""The audit ledger: append an entry in the caller's transaction, with no lock shared by
+unrelated writers; and the version of the portal's state that caches are keyed by.
+
+Ordering and hashing happen afterwards: the sealer (portal/ledger.py) gives committed
+entries consecutive leaves in the transparency log's Merkle tree and signs checkpoints.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.utils import timezone
 
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, LedgerState, User
 
+# The first link of the consent records' per-participant chains (consent/ledger.py).
 GENESIS_HASH = "0" * 64
-# Any constant works; it only has to be the same for every writer of the ledger.
-_LEDGER_LOCK_KEY = 0x637573746F6469  # "custodi"
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
@@ -48,24 +51,6 @@ def _payload(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _lock_ledger() -> None:
-    # Appends must see the previous entry: serialize them until the writer commits.
-    # SQLite runs transactions IMMEDIATE (see settings), which serializes writers already.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK_KEY])
-
-
-def ledger_head() -> str:
-    """The hash of the newest entry: it changes with every audited write in the portal.
-
-    Every service writes its audit entry in its own transaction, so a value computed from
-    the database and cached under this head is stale exactly when the head has moved.
-    """
-    head = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-    return head or GENESIS_HASH
-
-
 def audit_log(
     *,
     actor: User | None,
@@ -75,77 +60,95 @@ def audit_log(
     object_id: str | int = "",
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
+    changes_state: bool = True,
 ) -> AuditEvent:
-    """Append one entry; call it inside the service's own transaction."""
+    """Append one entry; call it inside the service's own transaction.
+
+    One INSERT and nothing else: no lock, no read of earlier entries, so audited writes never
+    wait for each other here. `changes_state=False` for an entry that only records a read
+    (a beacon query): it leaves `state_version` where it was.
+    """
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
-    # No savepoint when the caller's transaction is already open: nothing here to roll back
-    # on its own, and the round trips count on every write of the portal.
-    with transaction.atomic(savepoint=False):
-        _lock_ledger()
-        last = ledger_head()
-        actor_obj = actor if actor is not None and actor.is_authenticated else None
-        event = AuditEvent(
-            occurred_at=timezone.now(),
-            actor=actor_obj,
-            actor_label=actor_obj.email if actor_obj else "system",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=json.loads(canonical_json(before or {})),
-            after=json.loads(canonical_json(after or {})),
-            request_id=request_id_var.get(),
-            previous_hash=last,
-        )
-        event.entry_hash = chain_hash(event.previous_hash, _payload(event))
-        event.save(force_insert=True)
+    actor_obj = actor if actor is not None and actor.is_authenticated else None
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor=actor_obj,
+        actor_label=actor_obj.email if actor_obj else "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=json.loads(canonical_json(before or {})),
+        after=json.loads(canonical_json(after or {})),
+        request_id=request_id_var.get(),
+        changes_state=changes_state,
+    )
+    event.save(force_insert=True)
     return event
 
 
-@dataclass(frozen=True)
-class LedgerBreak:
-    entry_id: int
-    problem: str
+# The version of the portal's state ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LedgerReport:
-    entries_checked: int
-    first_break: LedgerBreak | None
+def state_version_sql() -> str:
+    """One SQL expression (a scalar subquery) for `state_version`, to read it in the same
+    round trip as other columns (the API token lookup, a signed link's state).
 
-    @property
-    def ok(self) -> bool:
-        return self.first_break is None
+    Why not the largest audit id
+    ----------------------------
+    Every change a cached answer can depend on (consent, grants, deliveries, links, files) is
+    audited in the transaction that makes it, so "the newest entry" looks like a version. It
+    is not one now that writers take no lock: a transaction can draw id 10, stay open while
+    id 12 commits, and commit after a reader cached an answer under "12"; the answer misses
+    entry 10's change and "12" never moves again. Nor the snapshot (`pg_current_snapshot()`)
+    alone: it identifies exactly what is visible, but it moves on every write in the cluster,
+    beacon queries included, so nothing would stay cached. Nor a counter row bumped by each
+    writer: its row lock is the global lock again. Nor a Redis counter bumped after commit:
+    it is one more round trip per request, lost if the process dies between the commit and
+    the bump, and reset when Redis restarts.
+
+    What it is
+    ----------
+    Let M be the largest id of a visible entry that changes state (`changes_state`), and
+    `sealed_through` the sealer's mark (portal/ledger.py): every transaction that drew an
+    audit id up to it has finished. Both are read by one statement, so from one snapshot.
+
+    - M <= sealed_through: every entry up to M is settled, and none above M is visible, so
+      what the reader sees of the state is exactly "every committed state change up to M".
+      The version is "M": two readers with the same M see the same state, whatever else
+      (beacon queries, sessions) was written in between.
+    - M > sealed_through (for a few seconds after a change, until the sealer passes it): a
+      transaction with a smaller id may still be open and commit later. The version is
+      "M@" and the md5 of the snapshot: equal only for readers that see exactly the same
+      committed transactions, so a late commit always changes it.
+
+    The rule for readers: read the version before the data the answer is computed from (or
+    in the same statement), never after. Under READ COMMITTED later statements see at least
+    what the version's snapshot saw, so an answer cached under a version is never older than
+    the state the version names; a newer one is harmless. tests/portal/test_state_version.py
+    runs the late commit against readers in threads.
+    """
+    events = connection.ops.quote_name(AuditEvent._meta.db_table)
+    if connection.vendor != "postgresql":
+        # SQLite runs one writer at a time (IMMEDIATE): ids commit in order.
+        return f"(SELECT COALESCE(MAX(id), 0) FROM {events} WHERE changes_state)"  # noqa: S608
+    state = connection.ops.quote_name(LedgerState._meta.db_table)
+    # Table names from the models, no input.
+    return (
+        "(SELECT CASE WHEN v.m IS NULL THEN '0'"  # noqa: S608
+        f" WHEN v.m <= COALESCE((SELECT sealed_through FROM {state} WHERE id = 1), 0)"
+        " THEN v.m::text ELSE v.m::text || '@' || md5(pg_current_snapshot()::text) END"
+        f" FROM (SELECT (SELECT id FROM {events} WHERE changes_state"
+        " ORDER BY id DESC LIMIT 1) AS m) AS v)"
+    )
 
 
-def _entries() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
-
-
-def audit_verify() -> LedgerReport:
-    """Recompute the whole chain and report the first entry that does not fit."""
-    previous_hash = GENESIS_HASH
-    checked = 0
-    for event in _entries():
-        if event.previous_hash != previous_hash:
-            return LedgerReport(
-                checked,
-                LedgerBreak(
-                    event.pk,
-                    f"entry #{event.pk} does not follow the entry before it "
-                    "(an entry was deleted, inserted or reordered)",
-                ),
-            )
-        if chain_hash(event.previous_hash, _payload(event)) != event.entry_hash:
-            return LedgerReport(
-                checked,
-                LedgerBreak(
-                    event.pk,
-                    f"entry #{event.pk} ({event.action} {event.object_type}:{event.object_id}) "
-                    "does not match its hash: its content was edited",
-                ),
-            )
-        previous_hash = event.entry_hash
-        checked += 1
-    return LedgerReport(checked, None)
+def state_version() -> str:
+    """The version of everything the portal's cached answers depend on (see
+    `state_version_sql`): it moves whenever a state change commits, and stays put through
+    entries that only record reads. At most 52 characters (a delivery keeps it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {state_version_sql()}")  # noqa: S608
+        (version,) = cursor.fetchone()
+    return str(version)

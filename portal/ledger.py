@@ -14,12 +14,17 @@ is still running can hold an id below it:
 
 1. A trigger (migration 0010) gives each transaction a transaction id (xid) before it
    draws an entry id, so whoever holds an id has an xid.
-2. Each seal reads the sequence's position L, then the xmax X of a snapshot taken after it
-   (every xid below X was handed out before that snapshot). A transaction holding an id up
-   to L drew it before L was read, so its xid is below X. The pair (L, X) is kept.
-3. A later seal whose snapshot's xmin is at least X (no xid below X still runs) sees every
-   entry with an id up to L that was ever committed, seals the unsealed ones, and only then
-   moves `sealed_through` to L.
+2. Each seal reads the sequence's position L, then takes its own xid X (locking the state
+   row does). A transaction holding an id up to L drew it before L was read, and got its xid
+   before that, so its xid is below X (xids are handed out in order). The pair (L, X) is
+   kept. (Not a snapshot's xmax: that is the last *finished* xid plus one, and a running
+   transaction can hold an xid above it.)
+3. A later seal runs after that transaction has ended, so its snapshot's xmax is above X and
+   every xid below X still running is in the snapshot, holding its xmin down. Its xmin at
+   least X means none is: it sees every entry with an id up to L that was ever committed,
+   seals the unsealed ones, and only then moves `sealed_through` to L. (So
+   `sealed_through` also means: every transaction that drew an id up to it has finished,
+   which `portal.audit.state_version` relies on.)
 
 So a writer that commits after a seal is sealed by the next one, with the next leaf index
 (leaves are in the order entries were sealed, and in id order within one seal). Two sealers
@@ -67,12 +72,11 @@ def leaf_data(event: AuditEvent) -> bytes:
     return canonical_json({"id": event.pk, **_payload(event)}).encode("utf-8")
 
 
-def _horizon() -> tuple[int, int, int]:
-    """(sequence position L, snapshot xmax X, snapshot xmin) in that order of reading."""
+def _sequence_position() -> int:
+    """How far the audit ids have been drawn (read before the sealer takes its xid)."""
     if connection.vendor != "postgresql":
         # SQLite runs one writer at a time and commits before the next draws an id.
-        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        return last, 0, 0
+        return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT last_value FROM "
@@ -81,13 +85,20 @@ def _horizon() -> tuple[int, int, int]:
             " '.', 2)"
         )
         row = cursor.fetchone()
-        last = int(row[0]) if row and row[0] is not None else 0
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _own_xid_and_xmin() -> tuple[int, int]:
+    """(this transaction's xid, the xmin of a snapshot taken now)."""
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_snapshot_xmax(s)::text::bigint, pg_snapshot_xmin(s)::text::bigint "
-            "FROM pg_current_snapshot() AS s"
+            "SELECT pg_current_xact_id()::text::bigint, "
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
         )
-        xmax, xmin = cursor.fetchone()
-    return last, int(xmax), int(xmin)
+        xid, xmin = cursor.fetchone()
+    return int(xid), int(xmin)
 
 
 def _state_locked() -> LedgerState:
@@ -105,15 +116,18 @@ class SealResult:
 def ledger_seal(*, limit: int = SEAL_BATCH) -> SealResult:
     """Seal committed, unsealed audit entries and sign a checkpoint of the grown tree.
 
-    1. Lock the state row (a second sealer waits here, then finds nothing left to do).
-    2. Read the horizon (see the module docstring) before looking for entries.
+    1. Read the sequence's position, then lock the state row, which gives this transaction
+       its xid (a second sealer waits here, then finds nothing left to do).
+    2. Read the xid and a snapshot's xmin (see the module docstring) before looking for
+       entries.
     3. Give the unsealed entries above `sealed_through` the next leaf indexes, in id order.
     4. Move `sealed_through` if the previous horizon has passed and nothing was left over.
     5. Sign a checkpoint if the tree grew (or none exists yet).
     """
     with transaction.atomic(durable=True):
+        sequence_now = _sequence_position()
         state = _state_locked()
-        sequence_now, xmax_now, xmin_now = _horizon()
+        xid_now, xmin_now = _own_xid_and_xmin()
         unsealed = list(
             AuditEvent.objects.filter(
                 id__gt=state.sealed_through, ledger_leaf__isnull=True
@@ -134,7 +148,7 @@ def ledger_seal(*, limit: int = SEAL_BATCH) -> SealResult:
             if xmin_now >= state.pending_xid:
                 state.sealed_through = max(state.sealed_through, state.pending_sequence)
             if xmin_now >= state.pending_xid or state.pending_sequence == 0:
-                state.pending_sequence, state.pending_xid = sequence_now, xmax_now
+                state.pending_sequence, state.pending_xid = sequence_now, xid_now
         state.tree_size = size
         state.frontier = [h.hex() for h in frontier]
         state.save()

@@ -112,10 +112,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AuditEvent(models.Model):
-    """One entry of the append-only, hash-chained audit ledger.
+    """One entry of the append-only audit ledger.
 
-    `entry_hash` covers this entry's content and `previous_hash`, so editing or deleting any
-    entry breaks the chain from there on; `verify_audit_ledger` finds the first break.
+    A service inserts it in its own transaction and nothing else: the sealer
+    (`portal.ledger.ledger_seal`) later gives it its leaf in the transparency log, whose
+    signed checkpoints make editing, deleting, inserting or reordering entries evident;
+    `verify_audit_ledger` finds the first entry that differs.
     """
 
     occurred_at = models.DateTimeField()
@@ -129,12 +131,20 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    # False for an entry that only records a read (a beacon query): it leaves
+    # `portal.audit.state_version`, which caches are keyed by, where it was. Not part of the
+    # leaf: it says nothing about what happened, only what a cache may skip.
+    changes_state = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         ordering: ClassVar = ["id"]
-        indexes: ClassVar = [models.Index(fields=["object_type", "object_id"])]
+        indexes: ClassVar = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The newest state change, read on every DRS request (state_version_sql).
+            models.Index(
+                fields=["id"], condition=Q(changes_state=True), name="portal_audit_changes_state"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
@@ -200,9 +210,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    # Not stored: the audit ledger's head read with the token at authentication
+    # Not stored: `portal.audit.state_version` read with the token at authentication
     # (portal.selectors.api_tokens_with_prefix), so DRS and htsget need not read it again.
-    ledger_head: str | None = None
+    state_version: str | None = None
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-pk"]

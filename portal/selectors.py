@@ -12,9 +12,9 @@ from django.db.models import Field, Model, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from portal.audit import GENESIS_HASH
+from portal.audit import state_version_sql
 from portal.exceptions import NotFoundError
-from portal.models import ApiToken, AuditEvent, OidcIdentity, User
+from portal.models import ApiToken, OidcIdentity, User
 from portal.tokens import password_stamp
 
 
@@ -72,13 +72,12 @@ class _Columns:
 def _token_lookup() -> tuple[str, _Columns, _Columns]:
     """The token-with-its-owner query, built once: every API request authenticates, and
     compiling the ORM's select_related query cost more than running it (docs/benchmarks.md,
-    DRS section). It reads the audit ledger's head in the same round trip."""
+    DRS section). It reads `portal.audit.state_version` in the same round trip."""
     quote = connection.ops.quote_name
-    audit = quote(AuditEvent._meta.db_table)
     token, user = _Columns.of(ApiToken), _Columns.of(User)
     columns = [f"t.{quote(f.column)}" for f, _ in token.converters]
     columns += [f"u.{quote(f.column)}" for f, _ in user.converters]
-    columns.append(f"(SELECT entry_hash FROM {audit} ORDER BY id DESC LIMIT 1)")  # noqa: S608
+    columns.append(state_version_sql())
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608
         f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
@@ -89,9 +88,8 @@ def _token_lookup() -> tuple[str, _Columns, _Columns]:
 
 def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
     """The tokens whose secret starts with `prefix`, each with its owner loaded and
-    `ledger_head`: the audit ledger's head (`portal.audit.ledger_head`) as the token was
-    read, for views that cache answers under the head (DRS, htsget) to skip reading it
-    again."""
+    `state_version` (`portal.audit.state_version`) as the token was read, for views that
+    cache answers under it (DRS, htsget) to skip reading it again."""
     sql, token_columns, user_columns = _token_lookup()
     with connection.cursor() as cursor:
         cursor.execute(sql, [prefix])
@@ -101,7 +99,7 @@ def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
     for row in rows:
         token = token_columns.instance(row[:split])
         token.user = user_columns.instance(row[split:-1])
-        token.ledger_head = row[-1] or GENESIS_HASH
+        token.state_version = str(row[-1])
         tokens.append(token)
     return tokens
 

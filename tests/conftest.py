@@ -48,6 +48,26 @@ def _fast_and_isolated(settings: Any, request: pytest.FixtureRequest) -> Iterato
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_as_the_databases_owner() -> Iterator[None]:
+    """Transactional tests end by truncating every table, and the ledger's tables refuse
+    TRUNCATE (portal migration 0012). The test database's owner is a superuser, who can do
+    what no trigger stops: the flush skips triggers, as the README says an owner can."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: DatabaseOperations, *args: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, *args, **kwargs)
+        if not statements:
+            return statements
+        return ["SET LOCAL session_replication_role = replica", *statements]
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
+
+
 # --- personas ---------------------------------------------------------------------------
 
 

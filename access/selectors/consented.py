@@ -29,7 +29,7 @@ from consent.meanings import cohort_q, prefixed
 from consent.models import ConsentStatus, Participant, QuestionStatus, allows_use_q
 from datasets.models import CommitteeKind, Dataset, LinkStatus, Sample
 from datasets.selectors import SMALL_COUNT, display_count
-from portal.audit import ledger_head
+from portal.audit import state_version
 
 _CONSENT = "current_consent__"
 # A stale entry cannot be read (its key holds the ledger head); this only bounds memory.
@@ -167,11 +167,11 @@ class ConsentBreakdown:
 def consent_breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
     """Counts of the dataset's samples by the first reason that keeps each out.
 
-    One aggregate over the dataset's samples, cached under the audit ledger's head: any
-    write in the portal (a consent change, an answer, a link, a decision) is audited and
-    moves the head, so a cached count is never older than the last write.
+    One aggregate over the dataset's samples, cached under `state_version`: every change
+    (a consent change, an answer, a link, a decision) is audited and moves it, so a cached
+    count is never older than the last change.
     """
-    key = f"access:breakdown:{request.pk}:{dataset.pk}:{ledger_head()}"
+    key = f"access:breakdown:{request.pk}:{dataset.pk}:{state_version()}"
     breakdown = cache.get(key)
     if breakdown is None:
         breakdown = _breakdown(request, dataset)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, QuerySet, Subquery
+from django.db.models import Count, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +30,7 @@ from access.models import (
 from access.permissions import DeliveryRights
 from access.selectors.consented import consenting_samples
 from datasets.paths import resolve_data_path
-from portal.audit import GENESIS_HASH, ledger_head
+from portal.audit import state_version, state_version_sql
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import AuditEvent, User
 
@@ -174,9 +175,9 @@ def _still_consenting(delivery: Delivery) -> bool:
 
 
 def delivery_consent_holds(delivery: Delivery) -> bool:
-    """Cheap while nothing was written since issuance: every consent change is audited and
-    moves the ledger's head; when it moved, one query, cached under (delivery, head)."""
-    head = ledger_head()
+    """Cheap while nothing changed since issuance: every consent change is audited and moves
+    `state_version`; when it moved, one query, cached under (delivery, version)."""
+    head = state_version()
     if head == delivery.consent_stamp:
         return True
     key = f"access:delivery-consent:{delivery.pk}:{head}"
@@ -217,10 +218,9 @@ class _LinkState(NamedTuple):
 
 
 def _link_state_query(link_id: int) -> QuerySet[SignedLink, tuple[Any, ...]]:
-    head = AuditEvent.objects.order_by("-id").values("entry_hash")[:1]
     return (
         SignedLink.objects.filter(pk=link_id)
-        .annotate(head=Subquery(head))
+        .annotate(head=RawSQL(state_version_sql(), ()))  # noqa: S611 - no input
         .values_list(
             "expires_at",
             "revoked_at",
@@ -264,10 +264,6 @@ class _Compiled(threading.local):
         return next(iter(compiler.results_iter(results=[[row]], tuple_expected=True)))
 
 
-def _head_query(_: int) -> QuerySet[AuditEvent, tuple[Any, ...]]:
-    return AuditEvent.objects.order_by("-id").values_list("entry_hash")[:1]
-
-
 _compiled = _Compiled()
 # (link id, ledger head) -> the link's state read when the ledger's head was that. Every
 # change that matters to a link (its revocation, the grant's revocation or renewal, consent)
@@ -284,8 +280,7 @@ def _link_state(link_id: int) -> _LinkState | None:
     htslib makes hundreds of small Range requests, and building and compiling an ORM query
     costs several times running it, so each thread compiles these once and runs the SQL.
     """
-    head = _compiled.row("head", _head_query, 0)
-    state = _states.get((link_id, head[0] if head else GENESIS_HASH))
+    state = _states.get((link_id, state_version()))
     if state is not None:
         return state
     row = _compiled.row("link", _link_state_query, link_id)
@@ -294,14 +289,14 @@ def _link_state(link_id: int) -> _LinkState | None:
     state = _LinkState(*row)
     if len(_states) >= _STATES_MAX:
         _states.clear()
-    _states[(link_id, state.head or GENESIS_HASH)] = state
+    _states[(link_id, str(state.head))] = state
     return state
 
 
 def _consent_holds(state: _LinkState) -> bool:
     """delivery_consent_holds with the head already read: no query while the head is the
     delivery's stamp, then one per (delivery, head), cached."""
-    head = state.head or GENESIS_HASH
+    head = str(state.head)
     if head == state.consent_stamp:
         return True
     key = f"access:delivery-consent:{state.delivery_id}:{head}"

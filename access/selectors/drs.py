@@ -32,9 +32,9 @@ from access.services.deliveries import DERIVATIVES, MULTI_SAMPLE_FORMATS, grant_
 from access.visas import visa_subject, visa_verify
 from datasets import genomics
 from datasets.models import DataFile, DataFileFormat, DatasetStatus, FileStatus
-from portal.audit import GENESIS_HASH
+from portal.audit import state_version_sql
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
-from portal.models import AuditEvent, User
+from portal.models import User
 
 ACCESS_ID = "https"
 # Seconds a client is told to wait while a delivery is prepared (DRS 202 Retry-After).
@@ -166,9 +166,9 @@ class Caller:
     user: User
     may_download: bool = True
     datasets: frozenset[int] | None = None
-    # The audit ledger's head as read with the credential (a personal API token brings it
-    # from the same query); None: read it when needed.
-    ledger_head: str | None = None
+    # portal.audit.state_version as read with the credential (a personal API token brings
+    # it from the same query); None: read it when needed.
+    state_version: str | None = None
 
 
 def credential_caller(user: User, auth: object) -> Caller:
@@ -176,7 +176,7 @@ def credential_caller(user: User, auth: object) -> Caller:
     return Caller(
         user,
         may_download=credential_may_download(auth),
-        ledger_head=getattr(auth, "ledger_head", None),
+        state_version=getattr(auth, "state_version", None),
     )
 
 
@@ -450,13 +450,12 @@ def _remember(key: tuple[Any, ...], head: str, answer: Any, until: dt.datetime) 
 
 
 def _head() -> str:
-    """`ledger_head` in plain SQL: building the ORM query costs more than running it, and
-    every access request reads the head."""
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    """`portal.audit.state_version` in plain SQL: building the ORM query costs more than
+    running it, and every access request reads it."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
+        cursor.execute(f"SELECT {state_version_sql()}")  # noqa: S608
         row = cursor.fetchone()
-    return row[0] if row else GENESIS_HASH
+    return str(row[0])
 
 
 def _object(
@@ -498,7 +497,7 @@ def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsD
     grant holder's answer is given again after one query while nothing was audited since
     (see `_answers`).
     """
-    head = caller.ledger_head or _head()
+    head = caller.state_version or _head()
     key = ("object", caller.user.pk, caller.datasets, str(object_id))
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
@@ -537,7 +536,7 @@ def drs_access(
         raise PermissionError_(
             "This API token may only read: fetching files needs a token with the download scope."
         )
-    head = caller.ledger_head or _head()
+    head = caller.state_version or _head()
     key = ("access", caller.user.pk, caller.datasets, str(object_id), base_url)
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:

@@ -128,4 +128,6 @@ def beacon_query_audit(*, client: Client, query: dict[str, Any], outcome: dict[s
             object_type="beacon",
             object_id="g_variants",
             after={"client": client.key, "query": query, **outcome},
+            # A query changes nothing a cached answer depends on (portal.audit.state_version).
+            changes_state=False,
         )

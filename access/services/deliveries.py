@@ -39,7 +39,7 @@ from datasets import genomics
 from datasets.models import INDEX_FORMATS, DataFile, DataFileFormat, FileStatus, Sample
 from datasets.paths import data_root
 from datasets.selectors import datafile_check_unchanged
-from portal.audit import audit_log, ledger_head
+from portal.audit import audit_log, state_version
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import User
 from portal.transitions import transition
@@ -585,8 +585,8 @@ def delivery_prepare(*, delivery_id: int) -> Delivery | None:
         )
         if delivery is None or delivery.status != DeliveryStatus.PREPARING:
             return None
-        # Read before the consented set: any consent change after it moves the head.
-        stamp = ledger_head()
+        # Read before the consented set: any consent change after it moves the version.
+        stamp = state_version()
         try:
             if not delivery.grant.is_active:
                 raise AccessConflict(_grant_problem(delivery.grant))

@@ -9,7 +9,7 @@ import pytest
 from consent.models import Participant
 from datasets.demo import seed_demo_datasets
 from datasets.models import DataFile, Dataset, DatasetStatus, FileStatus, LinkStatus
-from portal.audit import audit_verify
+from portal.ledger import ledger_seal, ledger_tree_verify
 from portal.models import AuditEvent, User
 from tests.factories import ParticipantFactory
 
@@ -58,7 +58,8 @@ def test_demo_ends_with_two_released_datasets_and_is_idempotent(
         counts
     )
     assert "is already there" in again
-    assert audit_verify().ok
+    assert ledger_seal().tree_size == AuditEvent.objects.count()
+    assert ledger_tree_verify().problem is None
 
 
 def test_demo_refuses_a_folder_outside_the_data_root(

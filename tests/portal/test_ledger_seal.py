@@ -4,34 +4,20 @@ late commit is sealed by the next seal; two sealers at once never duplicate a le
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
-from django.db import connections, transaction
-from django.utils import timezone
+from django.db import connection, connections, transaction
 
 from portal import merkle
 from portal.audit import audit_log
 from portal.ledger import leaf_data, ledger_seal, ledger_verifier
-from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, User
+from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, LedgerState, User
 from portal.signed_note import checkpoint_open
 from portal.tasks import seal_ledger_task
 
 
 def _entry(actor: User | None, n: int | str) -> AuditEvent:
     return audit_log(actor=actor, action="test.seal", object_type="thing", object_id=n)
-
-
-def _entry_without_ledger_lock(n: str) -> AuditEvent:
-    """An entry written as writers will once they take no global lock (issue 14)."""
-    return AuditEvent.objects.create(
-        occurred_at=timezone.now(),
-        action="test.seal",
-        object_type="thing",
-        object_id=n,
-        previous_hash="",
-        entry_hash=uuid.uuid4().hex,
-    )
 
 
 def test_seal_gives_backlog_consecutive_leaves_in_id_order(researcher: User) -> None:
@@ -120,7 +106,7 @@ def test_entry_committed_after_a_seal_is_sealed_by_the_next() -> None:
     def late_writer() -> None:
         try:
             with transaction.atomic():
-                late.append(_entry_without_ledger_lock("late"))
+                late.append(_entry(None, "late"))
                 drawn.set()
                 release.wait(30)
         finally:
@@ -129,7 +115,7 @@ def test_entry_committed_after_a_seal_is_sealed_by_the_next() -> None:
     thread = threading.Thread(target=late_writer)
     thread.start()
     assert drawn.wait(30)
-    early = _entry_without_ledger_lock("early")
+    early = _entry(None, "early")
     assert late[0].pk < early.pk
 
     first = ledger_seal()
@@ -152,7 +138,7 @@ def test_concurrent_writers_and_sealers_never_lose_or_duplicate_an_entry() -> No
         try:
             for n in range(15):
                 with transaction.atomic():
-                    _entry_without_ledger_lock(f"{worker}-{n}")
+                    _entry(None, f"{worker}-{n}")
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -186,3 +172,44 @@ def test_concurrent_writers_and_sealers_never_lose_or_duplicate_an_entry() -> No
     assert sorted(event for _, event in leaves) == sorted(
         AuditEvent.objects.values_list("id", flat=True)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entry_open_across_two_seals_and_another_commit_is_sealed_after_it_commits() -> None:
+    """The mark a seal keeps must lie above the xid of every transaction holding an id it
+    counted. A snapshot's xmax does not: it is the last finished xid plus one, so a writer
+    that got its xid after the last commit (a quiet database) is at or above it, and a later
+    seal, after another commit, would find "nothing older still running" and move past the
+    open entry for good."""
+    drawn, release = threading.Event(), threading.Event()
+    late: list[tuple[AuditEvent, int]] = []
+
+    def late_writer() -> None:
+        try:
+            with transaction.atomic():
+                entry = _entry(None, "open")
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+                    late.append((entry, cursor.fetchone()[0]))
+                drawn.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=late_writer)
+    thread.start()
+    try:
+        assert drawn.wait(30)
+        first = ledger_seal()
+        assert LedgerState.objects.get().pending_xid > late[0][1]
+        committed = _entry(None, "committed meanwhile")
+        second = ledger_seal()
+        third = ledger_seal()
+    finally:
+        release.set()
+        thread.join()
+    fourth = ledger_seal()
+
+    assert (first.sealed, second.sealed, third.sealed, fourth.sealed) == (0, 1, 0, 1)
+    leaves = dict(LedgerLeaf.objects.values_list("event_id", "leaf_index"))
+    assert leaves == {committed.pk: 0, late[0][0].pk: 1}

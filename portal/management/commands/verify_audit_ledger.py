@@ -5,15 +5,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.audit import audit_verify
 from portal.ledger import ledger_tree_verify, ledger_verifier
+from portal.models import AuditEvent
 from portal.signed_note import Checkpoint, NoteError, checkpoint_open, verifier_from_key
 
 
 class Command(BaseCommand):
     help = (
-        "Recompute the audit ledger's hash chain and its transparency log's Merkle tree, and "
-        "check the tree against earlier signed checkpoints kept outside the database."
+        "Recompute the audit ledger's transparency log (every leaf from its entry, the Merkle "
+        "tree from the leaves) and check it against earlier signed checkpoints kept outside "
+        "the database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,13 +45,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         earlier = self._earlier(options["checkpoint"], options["key"])
-        report = audit_verify()
-        if report.first_break is not None:
-            raise CommandError(
-                f"audit ledger broken after {report.entries_checked} good entries: "
-                f"{report.first_break.problem}"
-            )
-        self.stdout.write(f"audit ledger intact: {report.entries_checked} entries verified")
         tree = ledger_tree_verify(earlier=earlier)
         if tree.problem is not None:
             raise CommandError(
@@ -61,3 +55,7 @@ class Command(BaseCommand):
         )
         for checkpoint in earlier:
             self.stdout.write(f"consistent with the checkpoint of tree size {checkpoint.size}")
+        # Not an error: entries commit before the sealer (every few seconds) reaches them.
+        unsealed = AuditEvent.objects.filter(ledger_leaf__isnull=True).count()
+        if unsealed:
+            self.stdout.write(f"{unsealed} newer entries are not sealed yet")
