@@ -27,7 +27,6 @@ from django.conf import settings
 from consent.duo import term
 from consent.meanings import PERMISSIONS
 from consent.models import (
-    WITHDRAWAL_RANK,
     Answer,
     ChoiceMeaning,
     ConsentRecord,
@@ -180,7 +179,7 @@ def _country(code: str) -> dict[str, Any]:
 
 
 def _choice_provision(
-    meaning: str, question: str, answer: str, country: str, withdrawn: int
+    meaning: str, question: str, answer: str, country: str, withdrawn: bool
 ) -> dict[str, Any]:
     """One choice: `code` = [choice, answer]; `type` = permitted without asking, or not."""
     concept = CHOICE_CONCEPTS[ChoiceMeaning(meaning)]
@@ -201,7 +200,8 @@ def _choice_provision(
         provision["type"] = "permit"
         provision["purpose"] = [_duo("GS")]
         provision["code"].append(_country(country))
-    if meaning in CONTACT_MEANINGS and withdrawn >= WITHDRAWAL_RANK[WithdrawalLevel.NO_CONTACT]:
+    # Every withdrawal level includes "no further contact".
+    if meaning in CONTACT_MEANINGS and withdrawn:
         provision["type"] = "deny"
     return provision
 
@@ -236,7 +236,7 @@ def _withdrawal_provision(level: WithdrawalLevel) -> dict[str, Any]:
 
 
 def _provisions(record: ConsentRecord, level: WithdrawalLevel | None) -> list[dict[str, Any]]:
-    withdrawn = WITHDRAWAL_RANK[level] if level else 0
+    withdrawn = level is not None
     country = record.version.document.country
     choices = list(record.version.choices.all())
     nested = [

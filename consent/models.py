@@ -181,17 +181,12 @@ class RecordKind(models.TextChoices):
 
 
 class WithdrawalLevel(models.TextChoices):
+    """Least first; each level is the ConsentStatus it leads to, and a withdrawal can only go
+    further (consent.transitions.CONSENT_TRANSITIONS)."""
+
     NO_CONTACT = "no_contact", _("No further contact")
     NO_ACCESS = "no_access", _("No further access")
     NO_USE = "no_use", _("No further use")
-
-
-# Withdrawal can only go further: contact < access < use.
-WITHDRAWAL_RANK = {
-    WithdrawalLevel.NO_CONTACT: 1,
-    WithdrawalLevel.NO_ACCESS: 2,
-    WithdrawalLevel.NO_USE: 3,
-}
 
 
 class Channel(models.TextChoices):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from consent.models import ConsentStatus, QuestionStatus, VersionStatus
+from consent.models import ConsentStatus, QuestionStatus, VersionStatus, WithdrawalLevel
 
 VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
     VersionStatus.DRAFT: frozenset({VersionStatus.PUBLISHED}),
@@ -17,6 +17,18 @@ CONSENT_TRANSITIONS: dict[ConsentStatus, frozenset[ConsentStatus]] = {
     ConsentStatus.NO_ACCESS: frozenset({ConsentStatus.NO_USE}),
     ConsentStatus.NO_USE: frozenset(),
 }
+
+
+def withdrawal_allowed(status: str, level: str) -> bool:
+    """Whether a consent in `status` may be withdrawn at `level` (each level is the status it
+    leads to): the one check the service, the withdrawal page and the dashboard all ask."""
+    return level in CONSENT_TRANSITIONS.get(ConsentStatus(status), frozenset())
+
+
+def withdrawal_levels_open(status: str) -> list[WithdrawalLevel]:
+    """The levels a consent in `status` may still be withdrawn at, least first."""
+    return [level for level in WithdrawalLevel if withdrawal_allowed(status, level)]
+
 
 # A question is answered once, by the participant or their proxy, or withdrawn by the portal.
 QUESTION_TRANSITIONS: dict[QuestionStatus, frozenset[QuestionStatus]] = {

@@ -30,6 +30,7 @@ from consent.models import (
     RecordKind,
     VersionStatus,
 )
+from consent.transitions import withdrawal_levels_open
 from portal.audit import GENESIS_HASH
 from portal.models import Role, User
 
@@ -283,7 +284,7 @@ class ConsentOverview:
 
     @property
     def can_withdraw(self) -> bool:
-        return self.current is not None and self.current.status != ConsentStatus.NO_USE
+        return self.current is not None and bool(withdrawal_levels_open(self.current.status))
 
 
 def _choices_by_version(version_ids: set[int]) -> dict[int, dict[str, ConsentChoice]]:

@@ -13,7 +13,6 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from consent.models import (
-    WITHDRAWAL_RANK,
     Answer,
     ConsentChoice,
     ConsentRecord,
@@ -187,7 +186,7 @@ def _withdrawals_by_month(months: int, today: dt.date) -> tuple[MonthWithdrawals
         month = row["month"]
         day = timezone.localtime(month).date() if isinstance(month, dt.datetime) else month
         counts[(day, row["withdrawal_level"])] = row["n"]
-    levels = sorted(WithdrawalLevel, key=WITHDRAWAL_RANK.__getitem__)
+    levels = list(WithdrawalLevel)  # declared least first: contact, access, use
     return tuple(
         MonthWithdrawals(
             month,

@@ -16,7 +16,6 @@ from consent.languages import participant_language, person_language
 from consent.ledger import record_hash
 from consent.meanings import consent_terms
 from consent.models import (
-    WITHDRAWAL_RANK,
     Answer,
     Channel,
     ConsentReceipt,
@@ -34,6 +33,7 @@ from consent.services.errors import ConsentError, MissingAnswersError, StaleCons
 from consent.services.participants import check_proxy_authority
 from consent.services.requests import consent_questions_withdraw_obsolete
 from consent.tasks import generate_receipt_task
+from consent.transitions import withdrawal_allowed
 from portal.audit import GENESIS_HASH, audit_log
 from portal.models import User
 
@@ -257,17 +257,12 @@ def consent_withdraw(
         current = _locked_current(participant, expected_sequence)
         if current is None:
             raise ConsentError(_("There is no consent to withdraw."), code="no_consent")
-        if level not in WITHDRAWAL_RANK:
+        if level not in WithdrawalLevel.values:
             raise ConsentError(f"Unknown withdrawal level {level!r}.", code="invalid")
         if proxy is not None:
             check_proxy_authority(participant, proxy)
         signature = _check_signature(signature, proxy or participant.user)
-        already = (
-            WITHDRAWAL_RANK.get(WithdrawalLevel(current.status), 0)
-            if (current.status in WithdrawalLevel.values)
-            else 0
-        )
-        if already >= WITHDRAWAL_RANK[WithdrawalLevel(level)]:
+        if not withdrawal_allowed(current.status, level):
             raise ConsentError(
                 _("You have already withdrawn: %(level)s. A withdrawal can only go further.")
                 % {"level": WithdrawalLevel(current.status).label.lower()},

@@ -26,7 +26,6 @@ from consent.forms import (
     posted_answers,
 )
 from consent.models import (
-    WITHDRAWAL_RANK,
     Channel,
     ConsentStatus,
     ConsentVersion,
@@ -34,6 +33,7 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_context, receipt_filename
+from consent.transitions import withdrawal_levels_open
 from consent.views.common import (
     ACTING_FOR,
     acting_participant,
@@ -418,10 +418,9 @@ def _levels(
     overview: selectors.ConsentOverview,
 ) -> tuple[list[WithdrawalLevel], list[WithdrawalLevel]]:
     """(levels already in force, levels still open): a withdrawal can only go further."""
-    status = overview.current.status if overview.current else ""
-    reached = WITHDRAWAL_RANK[WithdrawalLevel(status)] if status in WithdrawalLevel.values else 0
-    passed = [lv for lv in WithdrawalLevel if WITHDRAWAL_RANK[lv] <= reached]
-    return passed, [lv for lv in WithdrawalLevel if WITHDRAWAL_RANK[lv] > reached]
+    status = overview.current.status if overview.current else ConsentStatus.ACTIVE
+    offered = withdrawal_levels_open(status)
+    return [level for level in WithdrawalLevel if level not in offered], offered
 
 
 @role_required(Role.PARTICIPANT, Role.PROXY)
