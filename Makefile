@@ -7,7 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Signed downloads have a server pool of their own (README, "Serving the bytes").
 DOWNLOAD_PORT ?= $(shell echo $$(($(PORT) + 1)))
+VAR ?= var
+# What `make run` needs; the tools of `make test`, `make lint` and `make bench` (pytest,
+# Playwright, schemathesis, mypy...) come on top, so a first `make run` installs about half.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # The translations: each catalogue (locale/<language>/LC_MESSAGES/*.po, in the repository)
 # compiled to its .mo, which is never committed (Debian's gettext provides msgfmt).
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
@@ -17,25 +21,32 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "custodian: cannot create a virtual environment: install python3-venv (apt-get install python3-venv)"; exit 2; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(DEV_STAMP)
 
 %.mo: %.po
 	@command -v msgfmt >/dev/null || bash .ci/debian-packages --check-or-install
 	msgfmt --check-format -o $@ $<
 
-install: $(STAMP) $(CATALOGUES)
+install: $(DEV_STAMP) $(CATALOGUES)
 
 # After changing an English text: add it to every catalogue (then translate its msgstr).
-messages: $(STAMP)
+messages: $(DEV_STAMP)
 	for dir in locale/*/; do DEBUG=1 $(PY) manage.py makemessages --no-obsolete --no-location \
 	    -l $$(basename $$dir) --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' \
 	    --ignore='benchmarks/*' --ignore='docs/*'; done
 
-# The embedded default: SQLite and a filesystem broker under var/, no server needed.
+# The embedded default: SQLite and a filesystem broker under $(VAR)/, no server needed.
 # Production settings otherwise (DEBUG off), with TLS-only cookies and 2FA relaxed for
-# plain-HTTP localhost; the sign-in page says that two-factor is off.
-run: export SECRET_KEY_FILE := var/secret_key
+# plain-HTTP localhost; the sign-in page says that two-factor is off. Static files are
+# collected again only when an installed package or static/ changed, and not compressed (a
+# deployment compresses them once; here it was most of a first start's time).
+run: export CUSTODIAN_VAR_DIR := $(abspath $(VAR))
+run: export SECRET_KEY_FILE := $(VAR)/secret_key
 run: export SITE_URL := http://$(HOST):$(PORT)
 run: export SECURE_SSL_REDIRECT := 0
 run: export SESSION_COOKIE_SECURE := 0
@@ -43,31 +54,31 @@ run: export CSRF_COOKIE_SECURE := 0
 run: export SECURE_HSTS_SECONDS := 0
 run: export CUSTODIAN_REQUIRE_OTP := 0
 run: export CUSTODIAN_DOWNLOAD_URL := http://$(HOST):$(DOWNLOAD_PORT)
-run: $(STAMP) $(CATALOGUES)
-	@mkdir -p var && test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+run: export CUSTODIAN_STATIC_COMPRESS := 0
+run: export EMAIL_BACKEND := portal.mail.AppendFileEmailBackend
+run: export EMAIL_FILE_PATH := $(VAR)/demo-mail.txt
+run: $(STAMP) $(CATALOGUES) $(VAR)/secret_key $(VAR)/static/.collected
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --sign-ins-file $(VAR)/sign-ins.txt
 	$(PY) manage.py preflight
-	@trap 'kill 0' INT TERM; \
-	$(VENV)/bin/celery -A portal worker --beat --loglevel=INFO --concurrency=2 \
-	    --schedule=var/celerybeat-schedule & \
-	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 2 --worker-class gthread \
-	    --threads 8 --access-logfile - & \
-	nice -n 10 $(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(DOWNLOAD_PORT) --workers 2 \
-	    --worker-class gthread --threads 64 --access-logfile - & \
-	sleep 2; echo; echo "Custodian is running at http://$(HOST):$(PORT)/, downloads at http://$(HOST):$(DOWNLOAD_PORT)/  (Ctrl-C stops the web servers and the worker)"; \
-	echo "Sign in with the demo accounts printed above."; echo; \
-	wait
+	@bash scripts/run-demo $(VENV) $(VAR) $(HOST) $(PORT) $(DOWNLOAD_PORT)
 
-lint: $(STAMP)
+$(VAR)/secret_key:
+	@mkdir -p $(VAR)
+	@$(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+$(VAR)/static/.collected: $(STAMP) $(shell find static -type f)
+	$(PY) manage.py collectstatic --noinput -v0
+	@touch $@
+
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # Tests import the settings in DEBUG mode (no SECRET_KEY needed); pytest-django still runs
 # each test with DEBUG off, as production does.
 test: export DEBUG := 1
-test: $(STAMP) $(CATALOGUES)
+test: $(DEV_STAMP) $(CATALOGUES)
 	@bash .ci/debian-packages --check-or-install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -75,8 +86,8 @@ test: $(STAMP) $(CATALOGUES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: export DEBUG := 1
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf var .pytest_cache .hypothesis $(CATALOGUES)
+	rm -rf $(VAR) .pytest_cache .hypothesis $(CATALOGUES)

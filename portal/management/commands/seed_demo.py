@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from access.demo import DemoPeople, seed_demo_access
@@ -59,7 +60,19 @@ PARTICIPANTS = 200
 
 
 class Command(BaseCommand):
-    help = "Create the demo committee, staff, researchers and 200 participants."
+    help = (
+        "Create the demo committee, staff, researchers and 200 participants (idempotent), "
+        "then print the demo sign-ins. Example: manage.py seed_demo --sign-ins-file "
+        "var/sign-ins.txt"
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--sign-ins-file",
+            type=Path,
+            metavar="FILE",
+            help="write the demo sign-ins to FILE instead (make run prints it last)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password_hash = make_password(DEMO_PASSWORD)
@@ -114,7 +127,11 @@ class Command(BaseCommand):
             participants=participants,
             stdout=self.stdout,
         )
-        self._print_sign_ins()
+        sign_ins = "\n".join(self._sign_ins()) + "\n"
+        if options["sign_ins_file"]:
+            options["sign_ins_file"].write_text(sign_ins, encoding="utf-8")
+        else:
+            self.stdout.write(sign_ins, ending="")
 
     def _user(self, key: str, name: str, role: Role, institution: str, password_hash: str) -> User:
         email = f"{key}@{DEMO_DOMAIN}"
@@ -130,9 +147,9 @@ class Command(BaseCommand):
             institution=institution,
         )
 
-    def _print_sign_ins(self) -> None:
-        self.stdout.write(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+    def _sign_ins(self) -> list[str]:
         rows = [(Role(role).label, f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
         rows.append(("Participant", f"participant001@{DEMO_DOMAIN} … participant200@{DEMO_DOMAIN}"))
-        for label, email in rows:
-            self.stdout.write(f"  {label:<14} {email}")
+        return [f"Demo sign-ins (password for all: {DEMO_PASSWORD}):"] + [
+            f"  {label:<14} {email}" for label, email in rows
+        ]
