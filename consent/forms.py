@@ -41,12 +41,17 @@ def posted_answers(data: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _answer_label(answer: str, *, previous: str = "", recommended: str = "") -> str:
-    """An answer's label, marked when it was the participant's previous answer or is the
-    study's recommendation: said in words, never by preselecting it."""
+def _answer_label(
+    answer: str, *, previous: str = "", recommended: str = "", guardian: str = ""
+) -> str:
+    """An answer's label, marked when it was the participant's previous answer, the answer
+    a guardian gave for them, or the study's recommendation: said in words, never by
+    preselecting it."""
     marks = []
     if answer == previous:
         marks.append(_("(your previous answer)"))
+    if answer == guardian:
+        marks.append(_("(your guardian's choice)"))
     if answer == recommended:
         marks.append(_("(recommended by the study team)"))
     if not marks:
@@ -59,7 +64,12 @@ def _answer_label(answer: str, *, previous: str = "", recommended: str = "") -> 
 
 
 def _answer_field(
-    choice: ConsentChoice, initial: str, *, previous: str = "", recommended: str = ""
+    choice: ConsentChoice,
+    initial: str,
+    *,
+    previous: str = "",
+    recommended: str = "",
+    guardian: str = "",
 ) -> forms.CharField:
     # A CharField, not a ChoiceField: a disallowed answer must reach the service's check.
     return forms.CharField(
@@ -69,7 +79,7 @@ def _answer_field(
         help_text=choice.explanation,
         widget=forms.RadioSelect(
             choices=[
-                (a, _answer_label(a, previous=previous, recommended=recommended))
+                (a, _answer_label(a, previous=previous, recommended=recommended, guardian=guardian))
                 for a in choice.allowed_answers
                 if a in Answer.values
             ]
@@ -105,7 +115,8 @@ class ChoicesForm(forms.Form):
     """One radio group per choice of the version, named `choice-<key>`.
 
     Only the participant's own answers are preselected (`initial_answers`: this session's
-    draft or, on re-consent, the answers in force); `previous` marks the latter on the page.
+    draft or, on re-consent, the answers in force); `previous` marks the latter on the page,
+    `guardian` marks the answers a guardian gave for a young person, never preselected.
     """
 
     def __init__(
@@ -114,6 +125,7 @@ class ChoicesForm(forms.Form):
         initial_answers: Mapping[str, str],
         *args: Any,
         previous: Mapping[str, str] | None = None,
+        guardian: Mapping[str, str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -123,6 +135,7 @@ class ChoicesForm(forms.Form):
                 initial_answers.get(choice.key, ""),
                 previous=(previous or {}).get(choice.key, ""),
                 recommended=choice.recommended_answer,
+                guardian=(guardian or {}).get(choice.key, ""),
             )
 
 
@@ -183,6 +196,38 @@ class ChangeForm(SignForm):
     @property
     def answer_field(self) -> forms.BoundField:
         return self[self.choice_field]
+
+
+class HandoverForm(SignForm):
+    """At coming of age: one radio group per choice, the guardian's answer marked and none
+    selected, then the young person's own signature."""
+
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": gettext_lazy("This form is incomplete: reload the page and try again.")
+        },
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        choices: Sequence[ConsentChoice],
+        guardian: Mapping[str, str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices = list(choices)
+        self.guardian = dict(guardian)
+        self.choice_fields = [CHOICE_PREFIX + choice.key for choice in choices]
+        for choice in choices:
+            self.fields[CHOICE_PREFIX + choice.key] = _answer_field(
+                choice, "", guardian=guardian.get(choice.key, "")
+            )
+        self.order_fields([*self.choice_fields, "signature", "expected_sequence", "version"])
+
+    def answer_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.choice_fields]
 
 
 class WithdrawForm(SignForm):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from django.conf import settings
@@ -7,6 +8,15 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def majority_date(date_of_birth: dt.date) -> dt.date:
+    """The day a person comes of age (29 February births: 1 March in common years)."""
+    years = settings.CUSTODIAN_AGE_OF_MAJORITY
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + years)
+    except ValueError:
+        return dt.date(date_of_birth.year + years, 3, 1)
 
 
 class Participant(models.Model):
@@ -28,6 +38,13 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return self.study_id
+
+    @property
+    def of_age(self) -> bool:
+        """Decides for themselves: an adult, or of unknown age (never linked to a guardian)."""
+        return (
+            self.date_of_birth is None or majority_date(self.date_of_birth) <= timezone.localdate()
+        )
 
 
 # --- consent documents ----------------------------------------------------------------------
@@ -178,6 +195,9 @@ class RecordKind(models.TextChoices):
     CHANGE = "change", _("Change of choices")
     RECONSENT = "reconsent", _("Consent to a new version")
     WITHDRAWAL = "withdrawal", _("Withdrawal")
+    # A young person who came of age acted on each choice their guardian made for them:
+    # from this record on, the consent is their own act, even where no answer changed.
+    CONFIRM = "confirm", _("Own consent at coming of age")
 
 
 class WithdrawalLevel(models.TextChoices):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("form/choices/", views.journey_choices, name="journey_choices"),
     path("form/review/", views.journey_review, name="journey_review"),
     path("change/<slug:key>/", views.choice_change, name="choice_change"),
+    path("handover/", views.handover, name="handover"),
     path("withdraw/", views.withdraw, name="withdraw"),
     path("withdraw/confirm/", views.withdraw_confirm, name="withdraw_confirm"),
     path("receipts/<int:record_id>/", views.receipt, name="receipt"),

@@ -252,11 +252,71 @@ class ChoiceNow:
 
 
 @dataclass(frozen=True)
+class GuardianChoices:
+    """The choices in force that a guardian made for a young person who has since come of
+    age and not yet made them their own."""
+
+    record: ConsentRecord
+    guardian: str
+    answers: dict[str, str]
+    # The consent's sequence now: the handover form's concurrency token.
+    sequence: int
+
+
+# Records in which the participant answered every question themselves; a single-choice
+# change leaves the guardian's other answers untouched.
+_OWN_WHOLE_FORM = frozenset({RecordKind.CONSENT, RecordKind.RECONSENT, RecordKind.CONFIRM})
+
+
+def _guardian_choices(
+    participant: Participant, current: CurrentConsent | None, records: list[ConsentRecord]
+) -> GuardianChoices | None:
+    if participant.date_of_birth is None or not participant.of_age:
+        return None
+    if current is None or current.status != ConsentStatus.ACTIVE:
+        return None
+    by_guardian = [r for r in records if r.proxy_id is not None]
+    if not by_guardian:
+        return None
+    last = max(by_guardian, key=lambda r: r.sequence)
+    if any(
+        r.sequence > last.sequence
+        and r.proxy_id is None
+        and r.actor_id == participant.user_id
+        and r.kind in _OWN_WHOLE_FORM
+        for r in records
+    ):
+        return None
+    assert last.proxy is not None  # noqa: S101 - filtered on proxy_id above
+    return GuardianChoices(last, last.proxy.full_name, dict(current.answers), current.sequence)
+
+
+def guardian_choices(participant: Participant) -> GuardianChoices | None:
+    """What the young person is asked to confirm or change at the handover, if anything:
+    they came of age, their consent is active and its answers were last given as a whole
+    by a guardian."""
+    return _guardian_choices(
+        participant, current_consent(participant), list(participant_records(participant))
+    )
+
+
+@dataclass(frozen=True)
 class ConsentOverview:
     current: CurrentConsent | None
     version_to_sign: ConsentVersion | None
     choices: tuple[ChoiceNow, ...]
     history: tuple[HistoryEntry, ...]
+    guardian_choices: GuardianChoices | None = None
+
+    @property
+    def handover_due(self) -> bool:
+        """The young person is asked to act on each choice their guardian made (on the
+        handover page; a newer version to sign is asked through the whole form instead)."""
+        return (
+            self.guardian_choices is not None
+            and self.version_to_sign is not None
+            and not self.reconsent_due
+        )
 
     @property
     def active(self) -> bool:
@@ -279,8 +339,14 @@ class ConsentOverview:
 
     @property
     def can_change(self) -> bool:
-        """A single choice can be changed while the version in force keeps the same choices."""
-        return self.active and self.version_to_sign is not None and not self.reconsent_due
+        """A single choice can be changed while the version in force keeps the same choices
+        (not while a guardian's choices wait for the young person to act on each)."""
+        return (
+            self.active
+            and self.version_to_sign is not None
+            and not self.reconsent_due
+            and self.guardian_choices is None
+        )
 
     @property
     def can_withdraw(self) -> bool:
@@ -315,6 +381,10 @@ def _summary(record: ConsentRecord) -> str:
         return _("Consented to a new version (version %(number)s)") % number
     if record.kind == RecordKind.CHANGE:
         return _("Changed choices")
+    if record.kind == RecordKind.CONFIRM:
+        return _("Confirmed or changed each choice made by the guardian (version %(number)s)") % (
+            number
+        )
     return _("Withdrew: %(level)s") % {"level": record.get_withdrawal_level_display().lower()}
 
 
@@ -368,6 +438,7 @@ def consent_overview(participant: Participant) -> ConsentOverview:
         version_to_sign=consent_version_to_sign(participant, current),
         choices=tuple(now),
         history=tuple(reversed(history)),
+        guardian_choices=_guardian_choices(participant, current, records),
     )
 
 
@@ -437,6 +508,19 @@ def proxied_participant(proxy: User, participant_id: object) -> Participant | No
         .select_related("user")
         .first()
     )
+
+
+def ended_proxy_link(proxy: User, participant_id: object) -> ParticipantProxy | None:
+    """The proxy's latest link to this participant if it has ended (and none is active):
+    a former guardian is told their authority ended rather than shown a bare 404."""
+    try:
+        pk = int(str(participant_id))
+    except ValueError:
+        return None
+    links = ParticipantProxy.objects.filter(participant_id=pk, proxy=proxy)
+    if links.filter(ended_at__isnull=True).exists():
+        return None
+    return links.select_related("participant__user").order_by("-ended_at").first()
 
 
 def participants_coming_of_age(today: dt.date | None = None) -> list[int]:

@@ -11,8 +11,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from consent.languages import participant_language
-from consent.models import Participant, ParticipantProxy
+from consent.languages import participant_language, person_language
+from consent.models import Participant, ParticipantProxy, majority_date
 from consent.services.errors import ConsentError
 from portal.audit import audit_log
 from portal.models import Role, User, normalize_email
@@ -71,15 +71,6 @@ def participant_enrol(
 
 
 # --- proxies ----------------------------------------------------------------------------------
-
-
-def majority_date(date_of_birth: dt.date) -> dt.date:
-    """The day the participant comes of age (29 February births: 1 March in common years)."""
-    years = settings.CUSTODIAN_AGE_OF_MAJORITY
-    try:
-        return date_of_birth.replace(year=date_of_birth.year + years)
-    except ValueError:
-        return dt.date(date_of_birth.year + years, 3, 1)
 
 
 def _today() -> dt.date:
@@ -145,34 +136,66 @@ def proxy_link(
     return link
 
 
+COMING_OF_AGE = gettext_noop("the participant came of age")
+
+
+def proxy_ended_message(link: ParticipantProxy) -> str:
+    """What a former guardian is told when they try to act for the young person again."""
+    names = {
+        "full_name": link.participant.user.full_name,
+        "name": link.participant.user.get_short_name(),
+        "study_id": link.participant.study_id,
+        "date": date_format(timezone.localtime(link.ended_at), "j F Y") if link.ended_at else "",
+    }
+    if link.end_reason == COMING_OF_AGE:
+        return (
+            _(
+                "Your authority to act for %(full_name)s (study ID %(study_id)s) ended on "
+                "%(date)s: %(name)s came of age and now decides about their consent themselves. "
+                "Nothing was changed."
+            )
+            % names
+        )
+    return _(
+        "Your authority to act for %(full_name)s (study ID %(study_id)s) ended on %(date)s "
+        "(%(reason)s). Nothing was changed."
+    ) % {**names, "reason": _(link.end_reason)}
+
+
 def check_proxy_authority(participant: Participant, proxy: User) -> None:
     """Refuse a proxy who does not act, or no longer acts, for the participant."""
-    link = participant.proxies.filter(proxy=proxy).order_by("-linked_at").first()
+    link = (
+        participant.proxies.filter(proxy=proxy)
+        .select_related("participant__user")
+        .order_by("-linked_at")
+        .first()
+    )
     if link is None:
         raise ConsentError(
             _("You do not act for %(study_id)s.") % {"study_id": participant.study_id},
             code="not_proxy",
         )
     if link.ended_at is not None:
-        raise ConsentError(
-            _("Your authority to act for %(study_id)s ended on %(date)s (%(reason)s).")
-            % {
-                "study_id": participant.study_id,
-                "date": date_format(timezone.localtime(link.ended_at), "j F Y"),
-                "reason": _(link.end_reason),
-            },
-            code="proxy_ended",
-        )
+        raise ConsentError(proxy_ended_message(link), code="proxy_ended", http_status=403)
     if participant.date_of_birth and majority_date(participant.date_of_birth) <= _today():
         raise ConsentError(
-            _("%(study_id)s has come of age: they now consent for themselves.")
-            % {"study_id": participant.study_id},
+            _(
+                "%(name)s has come of age and now decides about their consent themselves: "
+                "your authority as their guardian has ended. Nothing was changed."
+            )
+            % {"name": participant.user.get_short_name()},
             code="proxy_ended",
+            http_status=403,
         )
 
 
 def proxy_majority_handover(*, participant: Participant, today: dt.date | None = None) -> int:
     """End the proxies of a participant who has come of age and invite them to take over.
+
+    The proxy ends entirely: a former guardian keeps the receipts they were emailed but no
+    longer sees or acts on the young person's consent, history, receipts or questions (each
+    such page answers 403 saying so), and is told by email. The guardian's choices stay in
+    force until the young person confirms or changes each one (`consent_confirm`).
 
     Returns the number of links ended (0 when there was nothing to do: a rerun is a no-op).
     """
@@ -183,16 +206,26 @@ def proxy_majority_handover(*, participant: Participant, today: dt.date | None =
         )
         if participant.date_of_birth is None or majority_date(participant.date_of_birth) > today:
             return 0
-        links = list(participant.proxies.select_for_update().filter(ended_at__isnull=True))
+        links = list(
+            participant.proxies.select_for_update(of=("self",))
+            .select_related("proxy")
+            .filter(ended_at__isnull=True)
+        )
         if not links:
             return 0
         now = timezone.now()
         for link in links:
             link.ended_at = now
-            link.end_reason = gettext_noop("the participant came of age")
+            link.end_reason = COMING_OF_AGE
             link.save(update_fields=["ended_at", "end_reason"])
             audit_log(
                 actor=None, action="proxy.end", target=link, after={"reason": link.end_reason}
+            )
+            email_queue(
+                to=link.proxy.email,
+                language=person_language(link.proxy),
+                template="consent/email/proxy_ended.txt",
+                context={"guardian": link.proxy, "participant": participant},
             )
         user = participant.user
         link_to_follow = (

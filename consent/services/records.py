@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from consent import selectors
 from consent.languages import participant_language, person_language
 from consent.ledger import record_hash
 from consent.meanings import consent_terms
@@ -80,7 +81,13 @@ def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[
     return {key: answers[key] for key in sorted(choices)}
 
 
-def _locked_current(participant: Participant, expected_sequence: int) -> CurrentConsent | None:
+def _child(participant: Participant) -> dict[str, str]:
+    return {"name": participant.user.get_short_name()}
+
+
+def _locked_current(
+    participant: Participant, expected_sequence: int, *, proxy: User | None = None
+) -> CurrentConsent | None:
     """Lock the participant (serializing their submissions) and check the form is fresh."""
     Participant.objects.select_for_update().get(pk=participant.pk)
     current = (
@@ -90,6 +97,15 @@ def _locked_current(participant: Participant, expected_sequence: int) -> Current
     )
     sequence = current.sequence if current else 0
     if sequence != expected_sequence:
+        if proxy is not None:
+            raise StaleConsentError(
+                _(
+                    "%(name)s's consent was changed since this page was loaded (for example in "
+                    "another window). Nothing was saved: check %(name)s's current choices below "
+                    "and submit again."
+                )
+                % _child(participant),
+            )
         raise StaleConsentError(
             _(
                 "Your consent was changed since this page was loaded (for example in another "
@@ -113,6 +129,7 @@ def _append(
     channel: Channel,
     signature: str,
     receipt: bool,
+    audit_extra: Mapping[str, object] | None = None,
 ) -> ConsentRecord:
     record = ConsentRecord(
         participant=participant,
@@ -157,6 +174,7 @@ def _append(
             "answers": answers,
             "withdrawal_level": withdrawal_level,
             "sequence": record.sequence,
+            **(audit_extra or {}),
         },
     )
     if current is not None:
@@ -169,6 +187,41 @@ def _append(
     if receipt:
         consent_receipt_queue(record=record)
     return record
+
+
+def _version_in_force(version: ConsentVersion) -> ConsentVersion:
+    """One read of the version and its choices, used to check and to project."""
+    version = (
+        ConsentVersion.objects.select_related("document")
+        .prefetch_related("choices")
+        .get(pk=version.pk)
+    )
+    if version.status != VersionStatus.PUBLISHED:
+        raise StaleConsentError(
+            _(
+                "This version of the consent form is no longer in force; a newer one was "
+                "published. Nothing was saved: please read the new version."
+            ),
+        )
+    return version
+
+
+def _check_active(
+    participant: Participant, current: CurrentConsent | None, proxy: User | None
+) -> None:
+    if current is None or current.status == ConsentStatus.ACTIVE:
+        return
+    level = {"level": WithdrawalLevel(current.status).label.lower()}
+    if proxy is not None:
+        raise ConsentError(
+            _("%(name)s has withdrawn (%(level)s). To take part again, contact the study team.")
+            % {**level, **_child(participant)},
+            code="withdrawn",
+        )
+    raise ConsentError(
+        _("You have withdrawn (%(level)s). To take part again, contact the study team.") % level,
+        code="withdrawn",
+    )
 
 
 def consent_record(
@@ -191,26 +244,9 @@ def consent_record(
     receipt and emails it (`receipt=False` for bulk imports such as the demo).
     """
     with transaction.atomic():
-        current = _locked_current(participant, expected_sequence)
-        # One read of the version and its choices, used to check and to project.
-        version = (
-            ConsentVersion.objects.select_related("document")
-            .prefetch_related("choices")
-            .get(pk=version.pk)
-        )
-        if version.status != VersionStatus.PUBLISHED:
-            raise StaleConsentError(
-                _(
-                    "This version of the consent form is no longer in force; a newer one was "
-                    "published. Nothing was saved: please read the new version."
-                ),
-            )
-        if current is not None and current.status != ConsentStatus.ACTIVE:
-            raise ConsentError(
-                _("You have withdrawn (%(level)s). To take part again, contact the study team.")
-                % {"level": WithdrawalLevel(current.status).label.lower()},
-                code="withdrawn",
-            )
+        current = _locked_current(participant, expected_sequence, proxy=proxy)
+        version = _version_in_force(version)
+        _check_active(participant, current, proxy)
         if proxy is not None:
             check_proxy_authority(participant, proxy)
         clean = _check_answers(version, answers)
@@ -220,7 +256,11 @@ def consent_record(
         elif current.version_id == version.pk:
             if current.answers == clean and not current.suspended:
                 raise ConsentError(
-                    _("Nothing changed: your choices are already these."), code="no_change"
+                    _("Nothing changed: %(name)s's choices are already these.")
+                    % _child(participant)
+                    if proxy is not None
+                    else _("Nothing changed: your choices are already these."),
+                    code="no_change",
                 )
             kind = RecordKind.CHANGE
         else:
@@ -254,7 +294,7 @@ def consent_withdraw(
 ) -> ConsentRecord:
     """Withdraw at a level; a later withdrawal may only go further (contact < access < use)."""
     with transaction.atomic():
-        current = _locked_current(participant, expected_sequence)
+        current = _locked_current(participant, expected_sequence, proxy=proxy)
         if current is None:
             raise ConsentError(_("There is no consent to withdraw."), code="no_consent")
         if level not in WithdrawalLevel.values:
@@ -263,9 +303,13 @@ def consent_withdraw(
             check_proxy_authority(participant, proxy)
         signature = _check_signature(signature, proxy or participant.user)
         if not withdrawal_allowed(current.status, level):
+            reached = {"level": WithdrawalLevel(current.status).label.lower()}
             raise ConsentError(
-                _("You have already withdrawn: %(level)s. A withdrawal can only go further.")
-                % {"level": WithdrawalLevel(current.status).label.lower()},
+                _("%(name)s has already withdrawn: %(level)s. A withdrawal can only go further.")
+                % {**reached, **_child(participant)}
+                if proxy is not None
+                else _("You have already withdrawn: %(level)s. A withdrawal can only go further.")
+                % reached,
                 code="already_withdrawn",
             )
         return _append(
@@ -281,6 +325,85 @@ def consent_withdraw(
             channel=channel,
             signature=signature,
             receipt=receipt,
+        )
+
+
+def consent_confirm(
+    *,
+    actor: User,
+    participant: Participant,
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    signature: str,
+    channel: Channel,
+    expected_sequence: int,
+    receipt: bool = True,
+) -> ConsentRecord:
+    """A young person who came of age confirms or changes each choice their guardian made.
+
+    Unlike `consent_record`, an unchanged submission is accepted: keeping the guardian's
+    answer is an act of its own, and the record says the consent is now the participant's.
+
+    1. lock the participant and refuse a stale form; 2. refuse anyone but the participant,
+    and a participant with no guardian's choices waiting (a child, a withdrawn consent,
+    choices already made their own); 3. check the version, every answer (none may be left
+    to the guardian) and the participant's own signature; 4. append a `confirm` record and
+    audit which answers were kept and which changed; 5. after commit, the receipt.
+    """
+    with transaction.atomic():
+        current = _locked_current(participant, expected_sequence)
+        participant = Participant.objects.select_related("user").get(pk=participant.pk)
+        if actor.pk != participant.user_id:
+            raise ConsentError(
+                _(
+                    "Only %(name)s can confirm the choices made for them: a guardian's "
+                    "authority ends when %(name)s comes of age."
+                )
+                % _child(participant),
+                code="not_participant",
+                http_status=403,
+            )
+        _check_active(participant, current, None)
+        waiting = selectors.guardian_choices(participant)
+        if current is None or waiting is None:
+            raise ConsentError(
+                _(
+                    "There are no choices made by a guardian for you to confirm: your consent "
+                    "is already your own."
+                )
+                if participant.of_age
+                else _(
+                    "You can confirm the choices your guardian made once you come of age; "
+                    "until then your guardian decides with you."
+                ),
+                code="nothing_to_confirm",
+                http_status=409,
+            )
+        version = _version_in_force(version)
+        if version.document_id != current.version.document_id:
+            raise ConsentError(
+                _("This is not the consent form your guardian signed for you."), code="invalid"
+            )
+        clean = _check_answers(version, answers)
+        signature = _check_signature(signature, participant.user)
+        return _append(
+            participant=participant,
+            current=current,
+            version=version,
+            kind=RecordKind.CONFIRM,
+            answers=clean,
+            status=ConsentStatus.ACTIVE,
+            withdrawal_level="",
+            actor=actor,
+            proxy=None,
+            channel=channel,
+            signature=signature,
+            receipt=receipt,
+            audit_extra={
+                "guardian_record": waiting.record.sequence,
+                "kept": sorted(k for k, a in clean.items() if waiting.answers.get(k) == a),
+                "changed": sorted(k for k, a in clean.items() if waiting.answers.get(k) != a),
+            },
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from consent.views.participant import (
     choice_change,
+    handover,
     home,
     journey_choices,
     journey_quiz,
@@ -34,6 +35,7 @@ __all__ = [
     "choice_change",
     "document_create",
     "document_list",
+    "handover",
     "home",
     "journey_choices",
     "journey_quiz",

@@ -7,10 +7,11 @@ from typing import Any, cast
 
 import markdown
 import nh3
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from consent import selectors
+from consent import selectors, services
 from consent.models import Participant
 from portal.models import Role, User
 
@@ -47,7 +48,13 @@ def acting_participant(request: HttpRequest) -> Participant:
     proxy, the child they chose on their home page (while their authority lasts)."""
     user = user_of(request)
     if _acts_as_proxy(request):
-        participant = selectors.proxied_participant(user, request.session.get(ACTING_FOR))
+        chosen = request.session.get(ACTING_FOR)
+        participant = selectors.proxied_participant(user, chosen)
+        if participant is None and (ended := selectors.ended_proxy_link(user, chosen)):
+            # The child came of age (or the link was ended) while this guardian had them
+            # open: say so once, and let the next page be the guardian's own.
+            request.session.pop(ACTING_FOR, None)
+            raise PermissionDenied(services.proxy_ended_message(ended))
     else:
         participant = selectors.participant_for_user(user)
     if participant is None:

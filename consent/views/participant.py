@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +20,7 @@ from consent.forms import (
     CHOICE_PREFIX,
     ChangeForm,
     ChoicesForm,
+    HandoverForm,
     QuizForm,
     ReviewForm,
     SignForm,
@@ -33,6 +35,7 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_context, receipt_filename
+from consent.services.errors import MissingAnswersError
 from consent.transitions import withdrawal_levels_open
 from consent.views.common import (
     ACTING_FOR,
@@ -45,6 +48,7 @@ from consent.views.common import (
 from portal.decorators import role_required
 from portal.exceptions import PortalError
 from portal.models import Role
+from portal.views import error_response
 
 # The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
 # signed travels in the signing form itself, so a second tab cannot change it unseen.
@@ -76,6 +80,9 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], form: An
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     participant = _participant_or_none(request)
+    if participant is None and acting_proxy(request) is not None:
+        # A guardian who has not chosen a child yet: "your consent" would be about nobody.
+        return redirect("consent:proxy_home")
     overview = selectors.consent_overview(participant) if participant else None
     return render(
         request,
@@ -139,7 +146,18 @@ class _Journey:
         self.state.update(changes)
         self.request.session[JOURNEY] = self.state
 
+    def guardian_answers(self) -> dict[str, str]:
+        """A young person's answers in force that their guardian gave: shown as the
+        guardian's, never carried over as the young person's own."""
+        if acting_proxy(self.request) is not None:
+            return {}
+        if selectors.guardian_choices(self.participant) is None:
+            return {}
+        return selectors.carried_over_answers(self.current, self.version)
+
     def previous_answers(self) -> dict[str, str]:
+        if self.guardian_answers():
+            return {}
         return selectors.carried_over_answers(self.current, self.version)
 
     def initial_answers(self) -> dict[str, str]:
@@ -221,22 +239,20 @@ def journey_choices(request: HttpRequest) -> HttpResponse:
         return detour
     choices = list(journey.version.choices.all())
     previous = journey.previous_answers()
-    form = ChoicesForm(choices, journey.initial_answers(), posted(request), previous=previous)
+    guardian = journey.guardian_answers()
+    form = ChoicesForm(
+        choices, journey.initial_answers(), posted(request), previous=previous, guardian=guardian
+    )
     if request.method == "POST" and form.is_valid():
         answers = posted_answers(request.POST)
         try:
             clean = services.consent_answers_check(version=journey.version, answers=answers)
         except PortalError as exc:
-            missing = getattr(exc, "missing", ())
-            # Each unanswered question is named by its own link in the error summary.
-            if not missing:
-                form.add_error(None, exc.message)
-            for key in missing:
-                form.add_error(CHOICE_PREFIX + key, _("Choose an answer."))
+            _missing_to_fields(form, exc)
         else:
             journey.save(answers=clean)
             return redirect("consent:journey_review")
-    context = journey.context(3, form=form, carried_over=bool(previous))
+    context = journey.context(3, form=form, carried_over=bool(previous), from_guardian=guardian)
     return _page(request, "consent/journey_choices.html", context, form)
 
 
@@ -340,7 +356,18 @@ def _refused_page(
 def _form_args(form: SignForm) -> dict[str, Any]:
     if isinstance(form, ChangeForm):
         return {"choice": form.choice, "current_answer": form.current_answer}
+    if isinstance(form, HandoverForm):
+        return {"choices": form.choices, "guardian": form.guardian}
     return {}
+
+
+def _missing_to_fields(form: Any, exc: PortalError) -> None:
+    """Each unanswered question is named by its own link in the error summary."""
+    missing = getattr(exc, "missing", ())
+    if not missing:
+        form.add_error(None, exc.message)
+    for key in missing:
+        form.add_error(CHOICE_PREFIX + key, _("Choose an answer."))
 
 
 # --- change one choice ------------------------------------------------------------------------
@@ -409,6 +436,82 @@ def _change_context(
 
 def _emailed_home() -> str:
     return _("A receipt is on its way to your email and listed in your history.")
+
+
+# --- the handover at coming of age ------------------------------------------------------------
+
+
+@role_required(Role.PARTICIPANT, Role.PROXY)
+@require_http_methods(["GET", "POST"])
+def handover(request: HttpRequest) -> HttpResponse:
+    """A young person who came of age acts on each choice their guardian made for them."""
+    participant = acting_participant(request)
+    if acting_proxy(request) is not None:
+        raise PermissionDenied(
+            _(
+                "Only %(name)s can confirm or change the choices made for them, once they "
+                "come of age. Until then, you decide as %(name)s's guardian."
+            )
+            % {"name": participant.user.get_short_name()}
+        )
+    overview = selectors.consent_overview(participant)
+    waiting = overview.guardian_choices
+    if not overview.handover_due or waiting is None or overview.version_to_sign is None:
+        return error_response(
+            request,
+            409,
+            _("No choices to confirm"),
+            _(
+                "There are no choices made by a guardian waiting for you: the consent on your "
+                "consent page is your own. Nothing was changed."
+            ),
+            "nothing_to_confirm",
+        )
+    version = selectors.consent_version_detail(overview.version_to_sign.pk)
+    form = HandoverForm(
+        posted(request),
+        choices=list(version.choices.all()),
+        guardian=waiting.answers,
+        initial={"expected_sequence": waiting.sequence, "version": version.pk},
+        signer_name=user_of(request).full_name,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.consent_confirm(
+                actor=user_of(request),
+                participant=participant,
+                version=get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"]),
+                answers=posted_answers(request.POST),
+                signature=form.cleaned_data["signature"],
+                channel=Channel.WEB,
+                expected_sequence=form.cleaned_data["expected_sequence"],
+            )
+        except MissingAnswersError as exc:
+            _missing_to_fields(form, exc)
+        except PortalError as exc:
+            form = _refused(form, exc, participant, user_of(request).full_name)
+            context = _handover_context(form, waiting, selectors.consent_overview(participant))
+            context["stale"] = exc.form_status == 409
+            return render(request, "consent/handover.html", context, status=exc.form_status)
+        else:
+            messages.success(
+                request,
+                _("Thank you: these choices are now your own consent.")
+                + " "
+                + _("This is your receipt; a copy is on its way to your email."),
+            )
+            return redirect("consent:receipt", record_id=record.pk)
+    return _page(request, "consent/handover.html", _handover_context(form, waiting, overview), form)
+
+
+def _handover_context(
+    form: HandoverForm, waiting: selectors.GuardianChoices, overview: selectors.ConsentOverview
+) -> dict[str, Any]:
+    chosen = [
+        (choice.question, selectors.answer_label(waiting.answers.get(choice.key, "")))
+        for choice in form.choices
+    ]
+    return {"form": form, "waiting": waiting, "chosen": chosen, "overview": overview}
 
 
 # --- withdrawal -------------------------------------------------------------------------------
@@ -516,15 +619,24 @@ def receipt_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
 # --- proxies ----------------------------------------------------------------------------------
 
 
-@role_required(Role.PROXY)
+@role_required(Role.PARTICIPANT, Role.PROXY)
 @require_http_methods(["GET", "POST"])
 def proxy_home(request: HttpRequest) -> HttpResponse:
     """A guardian's home: the children they act for; choosing one opens that child's consent."""
+    if not user_of(request).has_role(Role.PROXY):
+        # Often a young person who came of age, following an old link of their guardian's.
+        raise PermissionDenied(
+            _(
+                "This page is for parents and guardians who act for a child in the study. "
+                "Nobody acts for you here: your own consent is on your consent page."
+            )
+        )
     links = selectors.proxy_links(user_of(request))
     if request.method == "POST":
-        participant = selectors.proxied_participant(
-            user_of(request), request.POST.get("participant")
-        )
+        chosen = request.POST.get("participant")
+        participant = selectors.proxied_participant(user_of(request), chosen)
+        if participant is None and (ended := selectors.ended_proxy_link(user_of(request), chosen)):
+            raise PermissionDenied(services.proxy_ended_message(ended))
         if participant is None:
             raise Http404("You do not act for this participant.")
         request.session[ACTING_FOR] = participant.pk

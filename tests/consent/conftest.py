@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from consent.models import Channel, ConsentVersion, Participant
 from consent.services import (
@@ -10,8 +12,11 @@ from consent.services import (
     consent_record,
     consent_version_create,
     consent_version_publish,
+    proxy_link,
+    proxy_majority_handover,
 )
-from portal.models import User
+from portal.models import Role, User
+from tests.factories import UserFactory
 
 CHOICES: list[dict[str, Any]] = [
     {
@@ -112,3 +117,51 @@ def give(
         channel=Channel.WEB,
         expected_sequence=sequence,
     )
+
+
+# --- a child, their guardian, and the handover at coming of age --------------------------------
+
+
+def born_years_ago(years: int) -> dt.date:
+    today = timezone.localdate()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+@pytest.fixture
+def child(enrolled: Participant) -> Participant:
+    enrolled.date_of_birth = born_years_ago(10)
+    enrolled.save(update_fields=["date_of_birth"])
+    return enrolled
+
+
+@pytest.fixture
+def guardian(steward: User, child: Participant) -> User:
+    proxy = UserFactory(email="guardian@example.org", full_name="Gwen Guardian", role=Role.PROXY)
+    proxy_link(actor=steward, participant=child, email=proxy.email, full_name=proxy.full_name)
+    return proxy
+
+
+GUARDIAN_ANSWERS = {**ALL_YES, "ancestry": "ask", "abroad": "no"}
+
+
+@pytest.fixture
+def handed_over(child: Participant, guardian: User, version: ConsentVersion) -> Participant:
+    """Pat, whose guardian Gwen consented for them, has just come of age."""
+    consent_record(
+        actor=guardian,
+        participant=child,
+        version=version,
+        answers=GUARDIAN_ANSWERS,
+        signature=guardian.full_name,
+        channel=Channel.WEB,
+        expected_sequence=0,
+        proxy=guardian,
+        receipt=False,
+    )
+    child.date_of_birth = born_years_ago(18)
+    child.save(update_fields=["date_of_birth"])
+    assert proxy_majority_handover(participant=child) == 1
+    return child
