@@ -19,12 +19,13 @@ is still running can hold an id below it:
    before that, so its xid is below X (xids are handed out in order). The pair (L, X) is
    kept. (Not a snapshot's xmax: that is the last *finished* xid plus one, and a running
    transaction can hold an xid above it.)
-3. A later seal runs after that transaction has ended, so its snapshot's xmax is above X and
-   every xid below X still running is in the snapshot, holding its xmin down. Its xmin at
-   least X means none is: it sees every entry with an id up to L that was ever committed,
-   seals the unsealed ones, and only then moves `sealed_through` to L. (So
-   `sealed_through` also means: every transaction that drew an id up to it has finished,
-   which `portal.audit.state_version` relies on.)
+3. A later seal (after that transaction has ended) looks for the oldest xid still running in
+   this database (pg_stat_activity, prepared transactions). None below X means every
+   transaction that drew an id up to L has finished: the seal sees every entry with an id up
+   to L that was ever committed, seals the unsealed ones, and only then moves
+   `sealed_through` to L. (So `sealed_through` also means: every transaction that drew an id
+   up to it has finished, which `portal.audit.state_version` relies on.) A transaction that
+   stays open for long in this database holds the mark back, never the sealing itself.
 
 So a writer that commits after a seal is sealed by the next one, with the next leaf index
 (leaves are in the order entries were sealed, and in id order within one seal). Two sealers
@@ -88,17 +89,31 @@ def _sequence_position() -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _own_xid_and_xmin() -> tuple[int, int]:
-    """(this transaction's xid, the xmin of a snapshot taken now)."""
+def _own_xid_and_oldest_running() -> tuple[int, int]:
+    """(this transaction's xid, the oldest xid still running in this database, or this one's
+    if none older runs).
+
+    Only this database's transactions can hold an audit id, so a long transaction in another
+    database on the same server (a bulk load, another application) does not hold the mark
+    back as a snapshot's xmin, which is server-wide, would. A running xid is within 2^31 of
+    ours, so ours minus its age is its full (epoch-extended) value.
+    """
     if connection.vendor != "postgresql":
         return 0, 0
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_current_xact_id()::text::bigint, "
-            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+            "WITH me AS (SELECT pg_current_xact_id()::text::bigint AS xid), "
+            "running AS ("
+            " SELECT backend_xid AS xid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+            " AND pid <> pg_backend_pid()"
+            " UNION ALL SELECT transaction FROM pg_prepared_xacts"
+            " WHERE database = current_database())"
+            "SELECT me.xid, LEAST(me.xid, (SELECT MIN(me.xid - age(r.xid)) FROM running r)) "
+            "FROM me"
         )
-        xid, xmin = cursor.fetchone()
-    return int(xid), int(xmin)
+        xid, oldest = cursor.fetchone()
+    return int(xid), int(oldest)
 
 
 def _state_locked() -> LedgerState:
@@ -118,8 +133,8 @@ def ledger_seal(*, limit: int = SEAL_BATCH) -> SealResult:
 
     1. Read the sequence's position, then lock the state row, which gives this transaction
        its xid (a second sealer waits here, then finds nothing left to do).
-    2. Read the xid and a snapshot's xmin (see the module docstring) before looking for
-       entries.
+    2. Read the xid and the oldest xid still running here (see the module docstring)
+       before looking for entries.
     3. Give the unsealed entries above `sealed_through` the next leaf indexes, in id order.
     4. Move `sealed_through` if the previous horizon has passed and nothing was left over.
     5. Sign a checkpoint if the tree grew (or none exists yet).
@@ -127,7 +142,7 @@ def ledger_seal(*, limit: int = SEAL_BATCH) -> SealResult:
     with transaction.atomic(durable=True):
         sequence_now = _sequence_position()
         state = _state_locked()
-        xid_now, xmin_now = _own_xid_and_xmin()
+        xid_now, xmin_now = _own_xid_and_oldest_running()
         unsealed = list(
             AuditEvent.objects.filter(
                 id__gt=state.sealed_through, ledger_leaf__isnull=True
