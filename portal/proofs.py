@@ -185,7 +185,9 @@ def _checkpoint(size: int | None, name: str) -> LedgerCheckpoint:
     if size is None:
         return latest
     if size < 1:
-        raise ProofRequestError(f"{name} must be at least 1: the empty tree proves nothing.")
+        raise ProofRequestError(
+            "The empty tree (size 0) proves nothing: give a tree size of at least 1."
+        )
     if size > latest.tree_size:
         raise ProofRequestError(
             f"{name} {size} is beyond the log, whose latest checkpoint has tree size "

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import i18n, views
+from portal import i18n, ledger_api, views
 
 portal_patterns = (
     [
@@ -45,6 +45,16 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("ledger/checkpoint", views.ledger_checkpoint, name="ledger_checkpoint"),
     path("ledger/key", views.ledger_key, name="ledger_key"),
+    path(
+        "ledger/proof/inclusion",
+        ledger_api.LedgerInclusionProofApi.as_view(),
+        name="ledger_inclusion_proof",
+    ),
+    path(
+        "ledger/proof/consistency",
+        ledger_api.LedgerConsistencyProofApi.as_view(),
+        name="ledger_consistency_proof",
+    ),
     # Before the pages: GA4GH clients (DRS, htsget) call these by the thousand, and a path is
     # matched against every pattern listed before its own.
     path("ga4gh/", include("access.ga4gh_urls")),
