@@ -210,3 +210,29 @@ class SampleCommunityForm(forms.Form):
 
     def sample_list(self) -> list[str]:
         return split_list(self.cleaned_data["sample_ids"])
+
+
+class SampleMappingForm(forms.Form):
+    """The sample mapping file that register_dataset and the registration API take."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    mapping = forms.FileField(
+        label="Sample mapping file",
+        help_text="Tab-separated, one sample a line: the sample ID as in the files, then the "
+        "participant's study ID. A header line sample_id, study_id and lines starting with # "
+        "are skipped. Samples not in the file stay as they are.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".tsv,.txt,text/tab-separated-values"}),
+    )
+
+    def clean_mapping(self) -> Any:
+        file = self.cleaned_data["mapping"]
+        if file.size > self.MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(file.size)}; a mapping file may be at most "
+                f"{filesizeformat(self.MAX_BYTES)}."
+            )
+        return file
+
+    def content(self) -> bytes:
+        return self.cleaned_data["mapping"].read(self.MAX_BYTES + 1)

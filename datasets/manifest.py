@@ -10,6 +10,8 @@ skipped. Every problem names its file and line.
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +32,57 @@ class Manifest:
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
     with path.open(encoding="utf-8", newline="") as f:
-        lines = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        return _rows_of(f)
+
+
+def _rows_of(lines: Iterable[str]) -> list[tuple[int, list[str]]]:
     return [
         (n, [cell.strip() for cell in row])
-        for n, row in enumerate(lines, start=1)
+        for n, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), 1)
         if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")
     ]
+
+
+@dataclass
+class Mapping:
+    """A sample mapping file read: (sample ID, study ID, where) per sample, or problems."""
+
+    pairs: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_mapping(content: bytes, name: str) -> Mapping:
+    """A sample mapping file sent as bytes (the stewards' page takes the file that
+    register_dataset reads from disk), read by the same rules."""
+    out = Mapping()
+    try:
+        rows = _rows_of(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    except UnicodeDecodeError:
+        out.problems.append(f"{name}: not UTF-8 text (save it as UTF-8 and send it again).")
+        return out
+    except csv.Error as exc:
+        out.problems.append(f"{name}: cannot be read ({exc}).")
+        return out
+    pairs, out.problems = _mapping_pairs(rows, name)
+    out.pairs = pairs
+    if not pairs and not out.problems:
+        out.problems.append(f"{name}: no sample in the file.")
+    return out
+
+
+def _mapping_pairs(
+    rows: list[tuple[int, list[str]]], name: str
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    if rows and [c.lower() for c in rows[0][1][:2]] == ["sample_id", "study_id"]:
+        rows = rows[1:]
+    pairs, problems = [], []
+    for n, row in rows:
+        where = f"{name} line {n}"
+        if len(row) != 2:
+            problems.append(f"{where}: expected 2 columns (sample ID, study ID), found {len(row)}.")
+            continue
+        pairs.append((row[0], row[1], where))
+    return pairs, problems
 
 
 def _read(path: Path, what: str, problems: list[str]) -> list[tuple[int, list[str]]] | None:
@@ -102,13 +149,6 @@ def _add_links(
 ) -> None:
     if not rows:
         return
-    if [c.lower() for c in rows[0][1][:2]] == ["sample_id", "study_id"]:
-        rows = rows[1:]
-    for n, row in rows:
-        where = f"{mapping.name} line {n}"
-        if len(row) != 2:
-            out.problems.append(
-                f"{where}: expected 2 columns (sample ID, study ID), found {len(row)}."
-            )
-            continue
-        out.links.append(SampleLinkEntry(row[0], row[1], file_path, where))
+    pairs, problems = _mapping_pairs(rows, mapping.name)
+    out.problems += problems
+    out.links += [SampleLinkEntry(s, p, file_path, where) for s, p, where in pairs]

@@ -21,6 +21,11 @@ urlpatterns = [
     ),
     path("steward/<str:accession>/samples/", views.samples_link, name="samples_link"),
     path(
+        "steward/<str:accession>/samples/mapping/",
+        views.samples_mapping,
+        name="samples_mapping",
+    ),
+    path(
         "steward/<str:accession>/communities/",
         views.samples_community,
         name="samples_community",

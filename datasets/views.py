@@ -17,7 +17,9 @@ from datasets.forms import (
     DatasetForm,
     SampleCommunityForm,
     SampleLinksForm,
+    SampleMappingForm,
 )
+from datasets.manifest import read_mapping
 from datasets.models import DataFile, Dataset, DatasetStatus
 from portal.decorators import role_required
 from portal.exceptions import PortalError
@@ -219,9 +221,43 @@ def samples_link(request: HttpRequest, accession: str) -> HttpResponse:
         "form": form,
         "problems": problems,
         "is_draft": dataset.status == DatasetStatus.DRAFT,
+        "mapping_form": SampleMappingForm(),
     }
     status = 400 if form.errors or problems else 200
     return render(request, "datasets/samples_link.html", context, status=status)
+
+
+@role_required(Role.STEWARD)
+@require_POST
+def samples_mapping(request: HttpRequest, accession: str) -> HttpResponse:
+    """Link samples from a mapping file, all or nothing: the file register_dataset takes."""
+    dataset = _dataset(accession)
+    upload = SampleMappingForm(request.POST, request.FILES)
+    problems: Sequence[str] = ()
+    if upload.is_valid():
+        mapping = read_mapping(upload.content(), upload.cleaned_data["mapping"].name)
+        problems = mapping.problems
+        if not problems:
+            choices = [services.SampleChoice(sample, study) for sample, study, _ in mapping.pairs]
+            try:
+                changed = services.samples_link(
+                    actor=request.user, dataset=dataset, choices=choices
+                )
+            except PortalError as exc:
+                problems = _problems(exc)
+            else:
+                messages.success(
+                    request, f"{len(choices)} sample(s) in the file; {changed} changed."
+                )
+                return redirect("datasets:samples_link", accession=dataset.accession)
+    context = {
+        "dataset": dataset,
+        "form": SampleLinksForm(rows=selectors.dataset_samples(dataset)),
+        "mapping_form": upload,
+        "mapping_problems": problems,
+        "is_draft": dataset.status == DatasetStatus.DRAFT,
+    }
+    return render(request, "datasets/samples_link.html", context, status=400)
 
 
 @role_required(Role.STEWARD)
