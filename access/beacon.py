@@ -18,7 +18,9 @@ from typing import Any
 
 from django.conf import settings
 
+from consent.duo.terms import UnknownTermError, term
 from datasets.genomics.variants import DELETION, INSERTION, MNP, SNP, SYMBOLIC, normalise_chrom
+from datasets.models import ACCESSION_PREFIX
 from portal.exceptions import PortalError
 
 API_VERSION = "v2.0.0"
@@ -30,6 +32,12 @@ GRANULARITIES = ("boolean", "count", "record")
 MAX_RANGE = 1_000_000
 # Past the longest human chromosome by far, and within the index's 32-bit positions.
 MAX_POSITION = 1_000_000_000
+# Record granularity is paged (Beacon v2 `pagination`): `limit` records per result set, the
+# spec's default 10, at most MAX_LIMIT (each record lists every consenting carrier, up to a
+# file's whole sample set); `skip` counts pages, as the framework defines it.
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+MAX_SKIP = 1_000_000
 ASSEMBLIES = {
     "grch38": "GRCh38",
     "hg38": "GRCh38",
@@ -47,6 +55,12 @@ VARIANT_TYPES: dict[str, frozenset[str]] = {
     "SV": frozenset({SYMBOLIC}),
 }
 _BASES = re.compile(r"^[ACGTN]+$")
+ACCESSION = re.compile(rf"{re.escape(ACCESSION_PREFIX)}\d{{6,}}")
+DUO_ID = re.compile(r"DUO:\d{7}")
+# The entry type a filter may name as its scope (Beacon uses both spellings).
+_SCOPES = frozenset({ENTRY_TYPE, "genomicVariants", "genomicVariations", "g_variants"})
+_FILTER_KEYS = frozenset({"id", "scope", "includeDescendantTerms", "similarity"})
+MAX_FILTERS = 20
 _PARAMETERS = frozenset(
     {
         "referenceName",
@@ -77,6 +91,29 @@ class BeaconError(PortalError):
 
 
 @dataclass(frozen=True)
+class Filter:
+    """One Beacon v2 filter this beacon understands (see `filtering_terms`):
+
+    - a DUO term (`DUO:0000042`): only datasets whose data-use conditions carry the term, or
+      with `includeDescendantTerms` (the spec's default) a term below it in DUO;
+    - a dataset accession (`CDS000001`, a custom term): only that dataset.
+
+    Several filters must all hold (the spec's AND)."""
+
+    id: str
+    descendants: bool = True
+
+    @property
+    def is_dataset(self) -> bool:
+        return bool(ACCESSION.fullmatch(self.id))
+
+    def describe(self) -> dict[str, Any]:
+        if self.is_dataset:
+            return {"id": self.id}
+        return {"id": self.id, "includeDescendantTerms": self.descendants}
+
+
+@dataclass(frozen=True)
 class Query:
     assembly: str
     chrom: str
@@ -86,6 +123,9 @@ class Query:
     alt: str | None = None
     kinds: frozenset[str] | None = None
     granularity: str = "boolean"
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+    filters: tuple[Filter, ...] = ()
     received: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -110,7 +150,17 @@ class Query:
             found["end"] = self.end
             if self.kinds is not None:
                 found["variantType"] = sorted(self.kinds)
-        return found | {"requestedGranularity": self.granularity}
+        found["requestedGranularity"] = self.granularity
+        if self.filters:
+            found["filters"] = [f.describe() for f in self.filters]
+        if self.granularity == "record":
+            found["pagination"] = {"skip": self.skip, "limit": self.limit}
+        return found
+
+    @property
+    def offset(self) -> int:
+        """The first record of the requested page, within each result set."""
+        return self.skip * self.limit
 
 
 def _one(value: Any, name: str) -> Any:
@@ -158,13 +208,97 @@ def _text(value: Any, name: str) -> str:
     return value.strip()
 
 
-def parse_query(parameters: Mapping[str, Any], *, granularity: Any = None) -> Query:
+def _whole(value: Any, name: str, *, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BeaconError(f"{name} must be a whole number, not {str(value)[:40]!r}.")
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{1,10}", text):
+        raise BeaconError(f"{name} must be a whole number of 0 or more, not {text[:40]!r}.")
+    if int(text) > maximum:
+        raise BeaconError(f"{name} must be at most {maximum:,}, not {text}.")
+    return int(text)
+
+
+def _pagination(skip: Any, limit: Any) -> dict[str, int]:
+    found = {"skip": 0, "limit": DEFAULT_LIMIT}
+    if skip not in (None, ""):
+        found["skip"] = _whole(skip, "skip (pages to skip)", maximum=MAX_SKIP)
+    if limit not in (None, ""):
+        # The spec's 0: "all the results, or the maximum allowed by the Beacon".
+        found["limit"] = _whole(limit, "limit (records per page)", maximum=MAX_LIMIT) or MAX_LIMIT
+    return found
+
+
+def _filter(value: Any) -> Filter:
+    if isinstance(value, str):
+        value = {"id": value}
+    if not isinstance(value, Mapping):
+        raise BeaconError("Each filter must be an object with an id, or an id.")
+    unknown = sorted(set(value) - _FILTER_KEYS)
+    if "operator" in value or "value" in value:
+        raise BeaconError(
+            "Alphanumeric filters (with an operator and a value) are not supported: this beacon "
+            "filters on DUO terms and dataset accessions (see /filtering_terms)."
+        )
+    if unknown:
+        raise BeaconError(f"Unknown filter field(s): {', '.join(unknown)}.")
+    ident = value.get("id")
+    if not isinstance(ident, str) or not ident.strip():
+        raise BeaconError("Each filter needs an id (a DUO term or a dataset accession).")
+    ident = ident.strip()
+    scope = value.get("scope")
+    if scope is not None and scope not in _SCOPES:
+        raise BeaconError(
+            f"This beacon's filters apply to {ENTRY_TYPE} only, not {str(scope)[:40]!r}."
+        )
+    if value.get("similarity", "exact") != "exact":
+        raise BeaconError("Only exact filters are supported (similarity 'exact').")
+    descendants = value.get("includeDescendantTerms", True)
+    if not isinstance(descendants, bool):
+        raise BeaconError("includeDescendantTerms must be true or false.")
+    if ACCESSION.fullmatch(ident):
+        return Filter(ident)
+    if DUO_ID.fullmatch(ident.upper()):
+        try:
+            found = term(ident)
+        except UnknownTermError:
+            found = None
+        if found is not None and not found.obsolete:
+            return Filter(found.id, descendants)
+    raise BeaconError(
+        f"Unknown filter {ident[:40]!r}: this beacon filters on DUO terms (such as "
+        f"DUO:0000042) and dataset accessions (such as {ACCESSION_PREFIX}000001); "
+        "/filtering_terms lists the ones in use."
+    )
+
+
+def parse_filters(value: Any) -> tuple[Filter, ...]:
+    """GET's comma-separated ids, or POST's list of filter objects (or ids)."""
+    if value in (None, "", []):
+        return ()
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise BeaconError("filters must be a list of filters (or comma-separated ids).")
+    if len(value) > MAX_FILTERS:
+        raise BeaconError(f"At most {MAX_FILTERS} filters, not {len(value)}.")
+    return tuple(dict.fromkeys(_filter(v) for v in value))
+
+
+def parse_query(
+    parameters: Mapping[str, Any],
+    *,
+    granularity: Any = None,
+    filters: Any = None,
+    pagination: Mapping[str, Any] | None = None,
+) -> Query:
     """A Query from GET parameters or a POST body's requestParameters; BeaconError if not."""
     unknown = sorted(set(parameters) - _PARAMETERS)
     if unknown:
         raise BeaconError(f"Unknown parameter(s): {', '.join(unknown)}.")
-    if parameters.get("filters"):
-        raise BeaconError("This beacon does not support filters on genomic variants.")
+    chosen = parse_filters(filters if filters is not None else parameters.get("filters"))
+    paging = pagination if pagination is not None else parameters
+    pages = _pagination(paging.get("skip"), paging.get("limit"))
     wanted = granularity if granularity is not None else parameters.get("requestedGranularity")
     if wanted is None or wanted == "":
         wanted = "boolean"
@@ -189,7 +323,7 @@ def parse_query(parameters: Mapping[str, Any], *, granularity: Any = None) -> Qu
         raise BeaconError("start is required (0-based position).")
     start = _position(parameters["start"], "start")
     common: dict[str, Any] = {"assembly": assembly, "chrom": chrom, "start": start}
-    common["granularity"] = wanted
+    common |= {"granularity": wanted, "filters": chosen, **pages}
     if parameters.get("alternateBases") not in (None, ""):
         if parameters.get("referenceBases") in (None, ""):
             raise BeaconError("A sequence query needs referenceBases as well as alternateBases.")
@@ -226,7 +360,7 @@ def _received(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: v
         for k, v in parameters.items()
-        if k in _PARAMETERS - {"requestedGranularity", "format", "filters"}
+        if k in _PARAMETERS - {"requestedGranularity", "format", "filters", "skip", "limit"}
     }
 
 
@@ -239,9 +373,21 @@ def query_of_post(body: Any) -> Query:
     parameters = query.get("requestParameters", {})
     if not isinstance(parameters, Mapping):
         raise BeaconError("query.requestParameters must be a JSON object.")
-    if query.get("filters"):
-        raise BeaconError("This beacon does not support filters on genomic variants.")
-    return parse_query(parameters, granularity=query.get("requestedGranularity"))
+    pagination = query.get("pagination")
+    if pagination is not None:
+        if not isinstance(pagination, Mapping):
+            raise BeaconError("query.pagination must be a JSON object with skip and limit.")
+        tokens = sorted(set(pagination) - {"skip", "limit"})
+        if tokens:
+            raise BeaconError(
+                f"Unsupported pagination field(s): {', '.join(tokens)}; page with skip and limit."
+            )
+    return parse_query(
+        parameters,
+        granularity=query.get("requestedGranularity"),
+        filters=query.get("filters"),
+        pagination=pagination,
+    )
 
 
 # --- the framework's documents ---------------------------------------------------------------
@@ -251,11 +397,14 @@ def _summary(query: Query | None, requested: str) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "apiVersion": API_VERSION,
         "requestedSchemas": [VARIANT_SCHEMA],
-        "pagination": {"skip": 0, "limit": 0},
+        "pagination": {"skip": 0, "limit": DEFAULT_LIMIT},
         "requestedGranularity": requested,
     }
     if query is not None:
         summary["requestParameters"] = {ENTRY_TYPE: query.received}
+        summary["pagination"] = {"skip": query.skip, "limit": query.limit}
+        if query.filters:
+            summary["filters"] = [f.id for f in query.filters]
     return summary
 
 
@@ -376,5 +525,18 @@ def map_response(base_url: str) -> dict[str, Any]:
     }
 
 
-def filtering_terms_response() -> dict[str, Any]:
-    return {"meta": informational_meta(), "response": {"filteringTerms": [], "resources": []}}
+DUO_RESOURCE = {
+    "id": "duo",
+    "name": "Data Use Ontology",
+    "nameSpacePrefix": "DUO",
+    "iriPrefix": "http://purl.obolibrary.org/obo/DUO_",
+    "url": "http://purl.obolibrary.org/obo/duo.owl",
+    "version": "2021-02-23",
+}
+
+
+def filtering_terms_response(terms: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "meta": informational_meta(),
+        "response": {"filteringTerms": terms, "resources": [DUO_RESOURCE]},
+    }

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +30,15 @@ from django.db.models import Count, Max, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from access.beacon import BeaconActions, BeaconError, Query
+from access.beacon import ENTRY_TYPE, BeaconActions, BeaconError, Filter, Query
 from access.models import AccessRequest
-from access.selectors.consented import consenting_sample_q, public_sample_q
+from access.selectors.consented import consent_purposes, consenting_sample_q, public_sample_q
 from access.selectors.requests import active_grants
+from consent.duo import InvalidPurposeError, UnknownDiseaseError, ancestors
+from consent.duo.terms import UnknownTermError
+from consent.duo.terms import term as duo_term
 from datasets.genomics.variants import bitmap_members
-from datasets.models import Sample
+from datasets.models import Dataset, Sample
 from datasets.selectors import (
     FoundVariant,
     IndexedFile,
@@ -67,6 +70,23 @@ class Scope:
     tier: str
     sample_q: Q
     request: AccessRequest | None = None
+    # Everything `sample_q`'s SQL is built from (never consent data, which the SQL reads when
+    # it runs), so the SQL compiled for one query serves every later one with the same key.
+    key: Hashable = PUBLIC
+
+
+def _request_key(request: AccessRequest) -> Hashable:
+    """What `consenting_sample_q(request)` depends on: the request's id (its questions), its
+    review round (its community approvals) and its purposes as the matcher reads them."""
+    try:
+        purposes: tuple[Any, ...] | None = tuple(consent_purposes(request))
+    except (InvalidPurposeError, UnknownDiseaseError):
+        purposes = None
+    return (request.pk, request.review_round, purposes)
+
+
+def _request_scope(tier: str, request: AccessRequest) -> Scope:
+    return Scope(tier, consenting_sample_q(request), request, _request_key(request))
 
 
 def declared_request(user: Any) -> AccessRequest | None:
@@ -101,17 +121,11 @@ def scopes_for(user: Any) -> Scopes:
     if not getattr(user, "is_authenticated", False):
         return Scopes(_public_scope(), {})
     declared = declared_request(user)
-    default = (
-        Scope(REGISTERED, consenting_sample_q(declared), declared)
-        if declared is not None
-        else _public_scope()
-    )
+    default = _request_scope(REGISTERED, declared) if declared is not None else _public_scope()
     controlled: dict[int, Scope] = {}
-    for grant in active_grants(user).order_by("ends_on"):
+    for grant in active_grants(user).select_related("request__applicant").order_by("ends_on"):
         # The grant ending last wins where two cover the same dataset.
-        controlled[grant.dataset_id] = Scope(
-            CONTROLLED, consenting_sample_q(grant.request), grant.request
-        )
+        controlled[grant.dataset_id] = _request_scope(CONTROLLED, grant.request)
     return Scopes(default, controlled)
 
 
@@ -168,26 +182,21 @@ def _check_reference(query: Query, files: list[IndexedFile]) -> None:
         )
 
 
-def _counted(sample_q: Q, pks: Iterable[int]) -> dict[int, int]:
-    return dict(
-        Sample.objects.filter(sample_q, pk__in_array=list(pks)).values_list("pk", "participant_id")
-    )
-
-
 def carrier_sample_pks(index_id: int, carriers: bytes) -> list[int]:
     columns = _columns(index_id)
     return [columns[i] for i in bitmap_members(carriers)]
 
 
 def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
+    compiled = _compiled(scope)
     for row in rows:
         pks = carrier_sample_pks(row.index_id, row.carriers)
         if full:
-            counted = _counted(scope.sample_q, pks)
+            counted = compiled.counted(pks)
             if counted:
                 answer.variants.append(row)
                 answer.carriers.update(counted)
-        elif _any_counted(scope.sample_q, pks):
+        elif _any_counted(compiled, pks):
             answer.variants.append(row)
 
 
@@ -197,41 +206,78 @@ def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Sco
 _SLICES = (64, 512)
 
 
-class _CompiledExists:
-    """`Sample.objects.filter(sample_q, pk__in_array=pks).exists()`, compiled once by the ORM
-    and run with new carriers: for the public tier's fixed filter, compiling took longer
-    than PostgreSQL's answer. The carrier array is found among the compiled parameters."""
+class _CompiledFilter:
+    """`Sample.objects.filter(sample_q, pk__in_array=pks)` compiled once by the ORM and run
+    with new carriers: compiling a tier's filter (a registered purpose's is a dozen joins
+    and subqueries) took several times longer than PostgreSQL's answer. The carrier array
+    is found among the compiled parameters."""
 
     _MARKER = -987_654_321
 
     def __init__(self, sample_q: Q) -> None:
         query = Sample.objects.filter(sample_q, pk__in_array=[self._MARKER]).order_by()
-        sql, params = query.values("pk")[:1].query.sql_with_params()
-        self.sql = f"SELECT EXISTS ({sql})"
-        self.params = list(params)
-        self.slot = self.params.index([self._MARKER])
+        exists_sql, params = query.values("pk")[:1].query.sql_with_params()
+        self.exists_sql = f"SELECT EXISTS ({exists_sql})"
+        self.exists_params = list(params)
+        self.exists_slot = self.exists_params.index([self._MARKER])
+        counted_sql, params = query.values_list("pk", "participant_id").query.sql_with_params()
+        self.counted_sql = counted_sql
+        self.counted_params = list(params)
+        self.counted_slot = self.counted_params.index([self._MARKER])
 
-    def __call__(self, pks: list[int]) -> bool:
-        params = self.params.copy()
-        params[self.slot] = pks
+    def exists(self, pks: list[int]) -> bool:
+        params = self.exists_params.copy()
+        params[self.exists_slot] = pks
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.exists_sql, params)
             return bool(cursor.fetchone()[0])
 
+    def counted(self, pks: list[int]) -> dict[int, int]:
+        """Sample pk -> participant id of the countable carriers."""
+        params = self.counted_params.copy()
+        params[self.counted_slot] = pks
+        with connection.cursor() as cursor:
+            cursor.execute(self.counted_sql, params)
+            return dict(cursor.fetchall())
 
-@functools.cache
-def _public_exists() -> _CompiledExists:
-    return _CompiledExists(_public_scope().sample_q)
+
+class _OrmFilter:
+    """The same questions through the ORM, for databases without `= ANY(array)` (SQLite)."""
+
+    def __init__(self, sample_q: Q) -> None:
+        self.sample_q = sample_q
+
+    def exists(self, pks: list[int]) -> bool:
+        return Sample.objects.filter(self.sample_q, pk__in_array=pks).exists()
+
+    def counted(self, pks: list[int]) -> dict[int, int]:
+        rows = Sample.objects.filter(self.sample_q, pk__in_array=pks)
+        return dict(rows.values_list("pk", "participant_id"))
 
 
-def _any_counted(sample_q: Q, pks: list[int]) -> bool:
-    public = connection.vendor == "postgresql" and sample_q is _public_scope().sample_q
+# Compiled filters by scope key. The SQL holds no consent data, so an entry is never stale;
+# the bound only limits memory (a few hundred declared purposes per process at most).
+_COMPILED: dict[tuple[str, Hashable], _CompiledFilter | _OrmFilter] = {}
+_COMPILED_MAX = 512
+
+
+def _compiled(scope: Scope) -> _CompiledFilter | _OrmFilter:
+    if connection.vendor != "postgresql":
+        return _OrmFilter(scope.sample_q)
+    key = (connection.alias, scope.key)
+    found = _COMPILED.get(key)
+    if found is None:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        found = _COMPILED[key] = _CompiledFilter(scope.sample_q)
+    return found
+
+
+def _any_counted(compiled: _CompiledFilter | _OrmFilter, pks: list[int]) -> bool:
     start = 0
     for size in (*_SLICES, len(pks)):
         chunk = pks[start : start + size]
-        if chunk and public and _public_exists()(chunk):
-            return True
-        if chunk and not public and Sample.objects.filter(sample_q, pk__in_array=chunk).exists():
+        if chunk and compiled.exists(chunk):
             return True
         start += size
         if start >= len(pks):
@@ -263,15 +309,95 @@ def _answer_range(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope,
         answer.carriers.update({columns[i]: counted[columns[i]] for i in members})
 
 
+@dataclass(frozen=True)
+class BeaconDataset:
+    """A released dataset with a ready index, as the filters see it."""
+
+    pk: int
+    accession: str
+    title: str
+    duo_terms: frozenset[str]  # DUO ids of its permission and modifiers
+
+    def carries(self, duo_id: str, *, descendants: bool) -> bool:
+        if duo_id in self.duo_terms:
+            return True
+        return descendants and any(duo_id in ancestors(t) for t in self.duo_terms)
+
+
+def _duo_ids(shorthands: Iterable[str]) -> frozenset[str]:
+    found = set()
+    for ref in shorthands:
+        try:
+            found.add(duo_term(ref).id)
+        except UnknownTermError:
+            continue  # a dataset's own conditions are validated when it is saved
+    return frozenset(found)
+
+
+def beacon_datasets() -> list[BeaconDataset]:
+    """Every dataset the beacon answers for (any assembly), by accession."""
+    ids = {f.dataset_id for f in beacon_files()}
+    rows = (
+        Dataset.objects.filter(pk__in=sorted(ids))
+        .order_by("accession")
+        .values_list("pk", "accession", "title", "permission", "modifiers")
+    )
+    return [
+        BeaconDataset(pk, accession or "", title, _duo_ids([permission, *(modifiers or [])]))
+        for pk, accession, title, permission, modifiers in rows
+    ]
+
+
+def filtered_dataset_ids(filters: tuple[Filter, ...]) -> frozenset[int]:
+    """The datasets every filter admits; BeaconError for an accession the beacon lacks."""
+    datasets = beacon_datasets()
+    accessions = {d.accession for d in datasets}
+    for wanted in filters:
+        if wanted.is_dataset and wanted.id not in accessions:
+            raise BeaconError(
+                f"{wanted.id} is not a dataset this beacon answers for: /filtering_terms lists "
+                "the datasets (and the DUO terms) it can filter on."
+            )
+    return frozenset(
+        d.pk
+        for d in datasets
+        if all(
+            d.accession == f.id if f.is_dataset else d.carries(f.id, descendants=f.descendants)
+            for f in filters
+        )
+    )
+
+
+def filtering_terms() -> list[dict[str, Any]]:
+    """The beacon's filtering terms: each DUO term its datasets carry, then each dataset."""
+    datasets = beacon_datasets()
+    used = sorted({t for d in datasets for t in d.duo_terms})
+    terms: list[dict[str, Any]] = [
+        {
+            "type": "ontology",
+            "id": ref,
+            "label": duo_term(ref).label,
+            "scopes": [ENTRY_TYPE],
+        }
+        for ref in used
+    ]
+    terms += [
+        {"type": "custom", "id": d.accession, "label": d.title, "scopes": [ENTRY_TYPE]}
+        for d in datasets
+    ]
+    return terms
+
+
 def beacon_answer(query: Query, user: Any) -> Answer:
     """The consent-aware answer to a g_variants query (the asker's tiers already applied)."""
     scopes = scopes_for(user)
     if query.chrom not in STANDARD_CHROMS:
         _check_reference(query, beacon_files(query.assembly))
-    scope = VariantScope(
-        query.assembly,
-        frozenset(scopes.controlled) if query.granularity == "record" else None,
-    )
+    dataset_ids = frozenset(scopes.controlled) if query.granularity == "record" else None
+    if query.filters:
+        chosen = filtered_dataset_ids(query.filters)
+        dataset_ids = chosen if dataset_ids is None else dataset_ids & chosen
+    scope = VariantScope(query.assembly, dataset_ids)
     if query.is_sequence:
         found = variants_at(
             scope,

@@ -25,6 +25,7 @@ from access.selectors.beacon import (
     DatasetAnswer,
     beacon_answer,
     carrier_sample_pks,
+    filtering_terms,
     may_ask_records,
     sample_names,
 )
@@ -102,7 +103,7 @@ class EntryTypesApi(BeaconApi):
 class FilteringTermsApi(BeaconApi):
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
-        return Response(beacon.filtering_terms_response())
+        return Response(beacon.filtering_terms_response(filtering_terms()))
 
 
 def client_of(request: Any) -> Client:
@@ -199,10 +200,9 @@ def _handovers(answer: Answer, base_url: str) -> list[dict[str, Any]]:
     return handovers
 
 
-def _record(found: DatasetAnswer, variant: Any, names: dict[int, str]) -> dict[str, Any]:
-    carriers = [
-        pk for pk in carrier_sample_pks(variant.index_id, variant.carriers) if pk in found.carriers
-    ]
+def _record(
+    found: DatasetAnswer, variant: Any, carriers: list[int], names: dict[int, str]
+) -> dict[str, Any]:
     start = variant.position - 1
     return {
         "variantInternalId": (
@@ -227,23 +227,34 @@ def _record(found: DatasetAnswer, variant: Any, names: dict[int, str]) -> dict[s
 
 
 def _result_sets(answer: Answer) -> list[dict[str, Any]]:
-    by_dataset: dict[str, list[DatasetAnswer]] = defaultdict(list)
+    """One result set per dataset, each paged by the query's skip and limit: resultsCount is
+    the set's whole count, results the requested page (only its carriers are looked up)."""
+    query = answer.query
+    by_dataset: dict[str, list[tuple[DatasetAnswer, Any]]] = defaultdict(list)
     for found in answer.datasets:
-        by_dataset[found.file.accession].append(found)
-    names = sample_names(pk for found in answer.datasets for pk in found.carriers)
-    sets = []
-    for accession, parts in sorted(by_dataset.items()):
-        results = [_record(part, v, names) for part in parts for v in part.variants]
-        sets.append(
-            {
-                "id": accession,
-                "setType": "dataset",
-                "exists": bool(results),
-                "resultsCount": len(results),
-                "results": results,
-            }
-        )
-    return sets
+        by_dataset[found.file.accession].extend((found, v) for v in found.variants)
+    pages: dict[str, list[tuple[DatasetAnswer, Any, list[int]]]] = {}
+    for accession, rows in by_dataset.items():
+        page = rows[query.offset : query.offset + query.limit]
+        pages[accession] = [
+            (
+                found,
+                v,
+                [pk for pk in carrier_sample_pks(v.index_id, v.carriers) if pk in found.carriers],
+            )
+            for found, v in page
+        ]
+    names = sample_names(pk for page in pages.values() for *_, pks in page for pk in pks)
+    return [
+        {
+            "id": accession,
+            "setType": "dataset",
+            "exists": bool(by_dataset[accession]),
+            "resultsCount": len(by_dataset[accession]),
+            "results": [_record(found, v, pks, names) for found, v, pks in pages[accession]],
+        }
+        for accession in sorted(by_dataset)
+    ]
 
 
 def g_variants_document(answer: Answer, base_url: str) -> dict[str, Any]:

@@ -127,8 +127,14 @@ REGISTRY = _registry()
 
 
 def validate(document: Any, schema: str) -> None:
-    """Raise jsonschema.ValidationError unless `document` is valid against SCHEMAS/schema."""
-    path = (SCHEMAS / schema).resolve()
+    """Raise jsonschema.ValidationError unless `document` is valid against SCHEMAS/schema
+    (`file.json#/$defs/Name` for one definition of a file)."""
+    name, _, fragment = schema.partition("#")
+    path = (SCHEMAS / name).resolve()
+    if fragment:
+        reference = {"$ref": f"{path.as_uri()}#{fragment}"}
+        Draft202012Validator(reference, registry=REGISTRY).validate(document)
+        return
     contents = json.loads(path.read_text(encoding="utf-8"))
     contents = {**contents, "$id": path.as_uri()}
     Draft202012Validator(contents, registry=REGISTRY).validate(document)

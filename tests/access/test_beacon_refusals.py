@@ -32,7 +32,8 @@ BAD_GETS = [
     ({**RANGE, "end": ""}, "Give referenceBases and alternateBases"),
     ({**RANGE, "variantType": "BOGUS"}, "Unknown variantType 'BOGUS'"),
     ({**RANGE, "requestedGranularity": "everything"}, "requestedGranularity must be one of"),
-    ({**RANGE, "filters": "NCIT:C20197"}, "does not support filters"),
+    ({**RANGE, "filters": "NCIT:C20197"}, "Unknown filter 'NCIT:C20197'"),
+    ({**RANGE, "limit": "101"}, "limit (records per page) must be at most 100"),
     ({**RANGE, "colour": "red"}, "Unknown parameter(s): colour"),
     (sequence(100, "", "G"), "needs referenceBases as well as alternateBases"),
     (sequence(100, "XYZ", "G"), "referenceBases must be bases"),
@@ -69,7 +70,8 @@ def _post(body: Any, **kwargs: Any) -> Any:
         ({"query": {"requestParameters": {**RANGE, "start": True}}}, "whole number"),
         ({"query": {"requestParameters": {**RANGE, "referenceName": 1}}}, "as text"),
         ({"query": {"requestParameters": RANGE, "requestedGranularity": []}}, "must be one of"),
-        ({"query": {"requestParameters": RANGE, "filters": [{"id": "x"}]}}, "filters"),
+        ({"query": {"requestParameters": RANGE, "filters": [{"id": "x"}]}}, "Unknown filter 'x'"),
+        ({"query": {"requestParameters": RANGE, "pagination": {"limit": -1}}}, "limit"),
     ],
 )
 def test_bad_post_bodies_are_refused_plainly(
