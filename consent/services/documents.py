@@ -175,12 +175,6 @@ def consent_version_publish(
                 code="not_draft",
                 http_status=409,
             )
-        if not version.choices.exists():
-            # Possible only for a draft made in the admin: the services refuse one without.
-            raise ConsentError(
-                f"Version {version.number} has no choices: add at least one before publishing.",
-                code="invalid",
-            )
         previous = (
             ConsentVersion.objects.select_for_update()
             .filter(
