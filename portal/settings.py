@@ -218,6 +218,9 @@ if not 1 <= CUSTODIAN_API_TOKEN_DAYS <= CUSTODIAN_API_TOKEN_MAX_DAYS:
 CUSTODIAN_ACCOUNT_TASK_DELAY = int(env("CUSTODIAN_ACCOUNT_TASK_DELAY", "1") or 0)
 # A proxy's authority over a child participant ends at this age.
 CUSTODIAN_AGE_OF_MAJORITY = int(env("CUSTODIAN_AGE_OF_MAJORITY", "18") or 18)
+# Participants emailed per re-consent task when a version needing re-consent is published:
+# each task stays short and a retry cheap; the task queues the next batch.
+CUSTODIAN_RECONSENT_BATCH = int(env("CUSTODIAN_RECONSENT_BATCH", "100") or 100)
 
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5") or 5)
 AXES_COOLOFF_TIME = 0.25  # hours

@@ -34,6 +34,7 @@ from access.models import (
 from access.notifications import notify
 from access.selectors.consented import consenting_samples
 from access.services.base import AccessConflict, AccessError, AccessProblems
+from access.tasks import prepare_delivery_task
 from access.transitions import DELIVERY_TRANSITIONS
 from datasets import genomics
 from datasets.models import INDEX_FORMATS, DataFile, DataFileFormat, FileStatus, Sample
@@ -144,9 +145,6 @@ def delivery_request(
 
 
 def _dispatch(delivery_id: int) -> None:
-    # Imported here: the task module imports this one.
-    from access.tasks import prepare_delivery_task
-
     try:
         prepare_delivery_task.delay(delivery_id)
     except (BrokerError, OSError):

@@ -46,6 +46,7 @@ from access.services.base import (
     require_editable,
 )
 from access.services.questions import request_questions_withdraw
+from access.tasks import start_review_task
 from consent.duo import InvalidPurposeError, UnknownDiseaseError, get_ontology
 from datasets.models import Committee, Dataset, DatasetStatus, Sample
 from portal.audit import audit_log
@@ -371,8 +372,6 @@ def access_request_submit(*, actor: User, request: AccessRequest) -> AccessReque
     """1. lock; 2. refuse with every missing or invalid field at once; 3. move to submitted
     and open a new review round (one review per committee); 4. after commit, a worker
     starts the review (questions to participants, notices to the committees)."""
-    from access.tasks import start_review_task
-
     with transaction.atomic(durable=True):
         request = locked(request)
         require_applicant(actor, request, "submit this request")

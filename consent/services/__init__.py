@@ -51,14 +51,9 @@ from consent.services.requests import (
     consent_questions_withdraw_obsolete,
 )
 
-# Participants per re-consent email task; documents.py reads it from here at call time, so
-# setting `consent.services.RECONSENT_BATCH` takes effect.
-RECONSENT_BATCH = 100
-
 __all__ = [
     "IMPORT_MAX_BYTES",
     "IMPORT_MAX_ROWS",
-    "RECONSENT_BATCH",
     "ConsentError",
     "ImportCheck",
     "ImportProblem",

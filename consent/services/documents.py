@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from consent.models import (
     VersionStatus,
 )
 from consent.services.errors import ConsentError
+from consent.tasks import notify_reconsent_task
 from consent.transitions import VERSION_TRANSITIONS
 from portal.audit import audit_log
 from portal.models import User
@@ -230,17 +232,7 @@ def consent_version_publish(
     return version
 
 
-def _reconsent_batch() -> int:
-    # Read from the package at call time: `consent.services.RECONSENT_BATCH` is the setting
-    # (tests and operators change it there).
-    from consent import services
-
-    return services.RECONSENT_BATCH
-
-
 def _queue_reconsent_batch(version_id: int, after_participant_id: int) -> None:
-    from consent.tasks import notify_reconsent_task  # tasks import services
-
     notify_reconsent_task.delay(version_id, after_participant_id)
 
 
@@ -260,7 +252,7 @@ def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int
     Returns the last participant id emailed (the next batch starts after it), or None when
     everyone has been told. Batches keep each task short and a retry cheap.
     """
-    size = _reconsent_batch()
+    size = settings.CUSTODIAN_RECONSENT_BATCH
     batch = list(
         CurrentConsent.objects.filter(
             version__document=version.document_id,

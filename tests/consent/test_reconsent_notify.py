@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import pytest
+from typing import Any
+
 from django.core import mail
 
-from consent import services
 from consent.models import ConsentVersion, Participant
 from consent.services import consent_version_publish
 from portal.ledger import ledger_seal, ledger_tree_verify
@@ -15,10 +15,10 @@ from tests.factories import ParticipantFactory
 def test_publishing_a_changed_version_emails_everyone_in_batches(
     steward: User,
     version: ConsentVersion,
-    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setattr(services, "RECONSENT_BATCH", 2)
+    settings.CUSTODIAN_RECONSENT_BATCH = 2
     people = [ParticipantFactory() for _ in range(5)]
     for person in people:
         give(person, version)
