@@ -3,19 +3,21 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from access.models import VisaAlgorithm
 from access.services.visas import visa_key_rotate
 from portal.exceptions import PortalError
+from portal.management.base import ExampleCommand
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Sign GA4GH visas with a new key from now on. The retired key stays in "
         "/ga4gh/jwks.json until every visa it signed has expired."
     )
+    examples = ("manage.py rotate_visa_key", "manage.py rotate_visa_key --algorithm RS256")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(

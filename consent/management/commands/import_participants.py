@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from consent.services import (
     IMPORT_MAX_BYTES,
@@ -13,14 +13,19 @@ from consent.services import (
     participants_import,
     participants_import_check,
 )
+from portal.management.base import ExampleCommand
 from portal.models import Role, User, normalize_email
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Enrol the participants of FILE.csv (columns study_id, email, full_name, language, "
         "date_of_birth, and optionally proxy_email, proxy_name) and email their invitations. "
-        "Every row is checked first: if any is wrong, nothing is imported."
+        "Every row is checked first: if any is wrong, nothing is imported (exit status 1)."
+    )
+    examples = (
+        "manage.py import_participants cohort.csv --steward steward@example.org --dry-run",
+        "manage.py import_participants cohort.csv --steward steward@example.org",
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

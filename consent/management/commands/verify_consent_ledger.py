@@ -2,13 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from consent.selectors import consent_ledger_verify
+from portal.management.base import ExampleCommand
 
 
-class Command(BaseCommand):
-    help = "Check every participant's consent-record chain and the current-consent projection."
+class Command(ExampleCommand):
+    help = (
+        "Check every participant's consent-record chain and the current-consent projection; "
+        "exit status 1 if anything is broken."
+    )
+    examples = ("manage.py verify_consent_ledger",)
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = consent_ledger_verify()

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from datasets import selectors, services
@@ -14,6 +14,7 @@ from datasets.manifest import read_manifest
 from datasets.models import Dataset, FileStatus
 from datasets.selectors import committees
 from portal.exceptions import PortalError
+from portal.management.base import ExampleCommand
 from portal.models import Role, User
 
 
@@ -24,10 +25,16 @@ def _date(text: str) -> dt.date:
         raise CommandError(f"{text!r} is not a date (YYYY-MM-DD).") from exc
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Register the files of MANIFEST.tsv (columns: path, optional format, optional sample "
-        "mapping file) in a draft dataset, all or nothing; validation is queued per file."
+        "mapping file) in a draft dataset, all or nothing; validation is queued per file, or "
+        "run here with --sync (then the exit status is 1 if any file fails)."
+    )
+    examples = (
+        "manage.py register_dataset manifest.tsv --steward steward@example.org "
+        "--title 'Cohort genotypes' --committee 'Genomics DAC' --permission GRU --sync",
+        "manage.py register_dataset more.tsv --steward steward@example.org --dataset CDS000001",
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -114,9 +121,26 @@ class Command(BaseCommand):
         )
 
     def _validate_here(self, steward: User, files: list[Any]) -> None:
+        """Each file named once: a valid one on its own line, a failed one in the error with
+        its problems below it (each problem's message starts with the path: said once)."""
         self.stdout.write("Validating here (the same service the worker's task runs):")
+        failed, lines = 0, []
         for file in files:
             services.datafile_validation_start(actor=steward, file=file, queue=False)
             done = services.datafile_validate(file=file)
-            outcome = "valid" if done.status == FileStatus.VALID else done.validation_message
-            self.stdout.write(f"  {done.path}: {outcome}")
+            if done.status == FileStatus.VALID:
+                self.stdout.write(f"  {done.path}: valid")
+                continue
+            messages = [p["message"] for p in done.problems if p.get("severity") == "fatal"]
+            failed += 1
+            lines.append(f"  {done.path}: failed")
+            lines += [
+                f"    {m.removeprefix(f'{done.path}: ')}"
+                for m in messages or [done.validation_message]
+            ]
+        if failed:
+            raise CommandError(
+                f"{failed} of {len(files)} file(s) failed validation (the others are valid; "
+                "fix each file, then validate it again on the dataset's page or with the "
+                "API):\n" + "\n".join(lines)
+            )

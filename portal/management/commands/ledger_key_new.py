@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from portal.management.base import ExampleCommand
 from portal.signed_note import NoteError, signer_generate
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Print a new Ed25519 signing key for the transparency log (set it as "
         "CUSTODIAN_LEDGER_KEY or in the file named by CUSTODIAN_LEDGER_KEY_FILE) and, on "
         "standard error, its verifier key for witnesses."
     )
+    examples = ("manage.py ledger_key_new custodian.example.org/audit-ledger > ledger.key",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-from argparse import RawDescriptionHelpFormatter
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from portal import merkle
 from portal.exceptions import PortalError
+from portal.management.base import ExampleCommand
 from portal.proofs import consistency_proof_get, inclusion_proof_get
 
 
@@ -18,24 +18,19 @@ def _positive(value: str) -> int:
     return number
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Print a proof of the transparency log as JSON (the same as /ledger/proof/...): "
         "inclusion (an audit entry is in the tree of a signed checkpoint) or consistency (a "
         "later checkpoint's tree extends an earlier one's)."
     )
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.formatter_class = RawDescriptionHelpFormatter
-        parser.epilog = (
-            "examples:\n"
-            "  manage.py ledger_proof inclusion --entry 1234\n"
-            "  manage.py ledger_proof inclusion --leaf-index 0 --tree-size 100\n"
-            "  manage.py ledger_proof consistency 100 250\n"
-            "  manage.py ledger_proof consistency 100          (to the latest checkpoint)"
-        )
-        return parser
+    examples = (
+        "manage.py ledger_proof inclusion --entry 1234",
+        "manage.py ledger_proof inclusion --leaf-index 0 --tree-size 100",
+        "manage.py ledger_proof consistency 100 250",
+        "manage.py ledger_proof consistency 100          (to the latest checkpoint)",
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         kinds = parser.add_subparsers(dest="kind", required=True, metavar="inclusion|consistency")

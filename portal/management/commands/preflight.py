@@ -4,19 +4,24 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 
 from portal.celery import app as celery_app
+from portal.management.base import ExampleCommand
 
 
 def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
 
 
-class Command(BaseCommand):
-    help = "Check that the database and the Celery broker answer; one line per problem."
+class Command(ExampleCommand):
+    help = (
+        "Check that the database and the Celery broker answer; one line per problem, and exit "
+        "status 1 if any."
+    )
+    examples = ("manage.py preflight", "manage.py preflight --timeout 10")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--timeout", type=float, default=5.0)

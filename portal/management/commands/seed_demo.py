@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
 from access.demo import DemoPeople, seed_demo_access
@@ -17,6 +17,7 @@ from consent.services import participant_enrol
 from datasets.demo import seed_demo_datasets
 from datasets.selectors import committee_by_name
 from datasets.services import committee_create
+from portal.management.base import ExampleCommand
 from portal.models import Role, User
 from portal.services import user_create
 
@@ -59,12 +60,12 @@ LAST = ["Adams", "Baker", "Chen", "Davies", "Evans", "Fischer", "Garcia", "Hughe
 PARTICIPANTS = 200
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Create the demo committee, staff, researchers and 200 participants (idempotent), "
-        "then print the demo sign-ins. Example: manage.py seed_demo --sign-ins-file "
-        "var/sign-ins.txt"
+        "then print the demo sign-ins."
     )
+    examples = ("manage.py seed_demo", "manage.py seed_demo --sign-ins-file var/sign-ins.txt")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -3,18 +3,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from portal.ledger import ledger_tree_verify, ledger_verifier
+from portal.management.base import ExampleCommand
 from portal.models import AuditEvent
 from portal.signed_note import Checkpoint, NoteError, checkpoint_open, verifier_from_key
 
 
-class Command(BaseCommand):
+class Command(ExampleCommand):
     help = (
         "Recompute the audit ledger's transparency log (every leaf from its entry, the Merkle "
         "tree from the leaves) and check it against earlier signed checkpoints kept outside "
-        "the database."
+        "the database; exit status 1 if anything is broken."
+    )
+    examples = (
+        "manage.py verify_audit_ledger",
+        "curl -s https://custodian.example.org/ledger/checkpoint > checkpoint-2026-11-30.txt",
+        "manage.py verify_audit_ledger --checkpoint checkpoint-2026-11-30.txt",
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
