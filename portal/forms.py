@@ -88,11 +88,6 @@ class OtpForm(forms.Form):
     )
 
 
-class InviteForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
-    email = forms.EmailField(label=_("Email address"))
-
-
 class ApiTokenForm(forms.Form):
     """Participants have accounts and tokens too: the words are translatable."""
 

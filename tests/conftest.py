@@ -9,11 +9,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -152,6 +153,13 @@ def signed_in_client(user: User) -> Client:
 @pytest.fixture
 def sign_in() -> Any:
     return signed_in_client
+
+
+def clock_moved_on(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Emailed links are signed with django.core.signing's clock: move only that clock on, so
+    a link's age can be tested without waiting (and without moving the database's clock)."""
+    now = time.time()
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now + seconds))
 
 
 def link_from_last_email(path_prefix: str) -> str:

@@ -1,28 +1,20 @@
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core import mail, signing
+from django.core import mail
 from django.test import Client
 
 from consent.models import Participant
 from portal.models import AuditEvent, Role, User
-from tests.conftest import link_from_last_email, signed_in_client
+from tests.conftest import clock_moved_on, link_from_last_email, signed_in_client
 from tests.factories import ParticipantFactory
 
 PARTICIPANTS = "/consent/participants/"
 STRONG = "a long and unusual passphrase"
 ENROL = {"study_id": "STUDY-042", "full_name": "Alex Invitee", "email": "Alex@Example.org"}
-
-
-def _clock_moved_on(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Links are signed with django.core.signing's clock: move only that clock forward."""
-    now = time.time()
-    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now + seconds))
 
 
 def _passwords(password: str = STRONG) -> dict[str, str]:
@@ -122,7 +114,7 @@ def test_invitation_reused_link_says_already_used(invitation: str) -> None:
 def test_invitation_link_valid_until_its_max_age(
     invitation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE - 60)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE - 60)
 
     response = Client().post(invitation, _passwords())
 
@@ -133,7 +125,7 @@ def test_invitation_link_valid_until_its_max_age(
 def test_invitation_expired_link_says_expired(
     invitation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE + 1)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE + 1)
 
     get = Client().get(invitation)
     post = Client().post(invitation, _passwords())

@@ -1,27 +1,19 @@
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core import mail, signing
+from django.core import mail
 from django.test import Client
 
 from portal.models import AuditEvent, Role, User
-from tests.conftest import link_from_last_email
+from tests.conftest import clock_moved_on, link_from_last_email
 from tests.factories import PASSWORD, UserFactory
 
 RESET = "/account/password-reset/"
 NEW = "a brand new long passphrase"
 SENT = "we have sent it a link to choose a new password"
-
-
-def _clock_moved_on(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Links are signed with django.core.signing's clock: move only that clock forward."""
-    now = time.time()
-    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now + seconds))
 
 
 def _passwords(password: str = NEW) -> dict[str, str]:
@@ -137,7 +129,7 @@ def test_password_reset_link_valid_until_its_max_age(
     researcher: User, reset_link: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE == 3600
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE - 60)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE - 60)
 
     response = Client().post(reset_link, _passwords())
 
@@ -149,7 +141,7 @@ def test_password_reset_link_valid_until_its_max_age(
 def test_password_reset_expired_link_says_expired(
     researcher: User, reset_link: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE + 1)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_PASSWORD_RESET_MAX_AGE + 1)
 
     get = Client().get(reset_link)
     post = Client().post(reset_link, _passwords())

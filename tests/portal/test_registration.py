@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import re
-import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core import mail, signing
+from django.core import mail
 from django.test import Client
 
 from portal.models import AuditEvent, Role, User
-from tests.conftest import link_from_last_email
+from tests.conftest import clock_moved_on, link_from_last_email
 from tests.factories import PASSWORD
 
 REGISTER = "/account/register/"
@@ -27,12 +25,6 @@ def _form(**changes: str) -> dict[str, str]:
         "password_again": STRONG,
         **changes,
     }
-
-
-def _clock_moved_on(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """Links are signed with django.core.signing's clock: move only that clock forward."""
-    now = time.time()
-    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now + seconds))
 
 
 @pytest.fixture
@@ -129,7 +121,7 @@ def test_register_confirmation_link_valid_until_its_max_age(
     registered: tuple[User, str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user, link, _ = registered
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE - 60)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE - 60)
 
     response = Client().get(link)
 
@@ -142,7 +134,7 @@ def test_register_confirmation_link_expired_says_expired(
     registered: tuple[User, str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user, link, _ = registered
-    _clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE + 1)
+    clock_moved_on(monkeypatch, settings.CUSTODIAN_INVITATION_MAX_AGE + 1)
 
     response = Client().get(link)
 
