@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from consent import views
+from consent.views.verify import receipt_verify
 
 app_name = "consent"
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("withdraw/confirm/", views.withdraw_confirm, name="withdraw_confirm"),
     path("receipts/<int:record_id>/", views.receipt, name="receipt"),
     path("receipts/<int:record_id>/pdf/", views.receipt_pdf, name="receipt_pdf"),
+    path("receipts/<int:record_id>/verify/", receipt_verify, name="receipt_verify"),
     path("questions/", views.questions, name="questions"),
     path("questions/<int:question_id>/answer/", views.question_answer, name="question_answer"),
     # --- stewards

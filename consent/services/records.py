@@ -174,6 +174,9 @@ def _append(
             "answers": answers,
             "withdrawal_level": withdrawal_level,
             "sequence": record.sequence,
+            # Binds the record to its sealed audit entry: the participant's browser checks
+            # the record's own hash, then that this entry (proved in the log) carries it.
+            "record_hash": record.record_hash,
             **(audit_extra or {}),
         },
     )

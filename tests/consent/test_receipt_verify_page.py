@@ -1,0 +1,101 @@
+"""The receipt's "check it yourself" page: before sealing it says the record waits to be
+sealed; after, it carries what a browser needs, and that checks out by RFC 9162 and the
+portal's verifier key; another participant's record is a 404."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.test import Client
+
+from consent.models import ConsentRecord, ConsentVersion
+from consent.services import consent_version_publish
+from portal.ledger import ledger_seal, ledger_verifier
+from portal.models import User
+from portal.signed_note import checkpoint_open
+from tests.conftest import signed_in_client
+from tests.consent.conftest import give, make_version
+from tests.portal import rfc9162
+
+
+def _record(participant: User, steward: User) -> ConsentRecord:
+    version: ConsentVersion = consent_version_publish(actor=steward, version=make_version(steward))
+    return give(participant.participant, version)
+
+
+def _data(html: str) -> dict:
+    match = re.search(r'<script id="verify-data" type="application/json">(.*?)</script>', html)
+    assert match, "no verify-data on the page"
+    return json.loads(match.group(1))
+
+
+def test_verify_page_before_sealing_says_the_record_waits(
+    db: None, participant: User, steward: User
+) -> None:
+    record = _record(participant, steward)
+
+    response = signed_in_client(participant).get(f"/consent/receipts/{record.pk}/verify/")
+
+    assert response.status_code == 200
+    assert "This record is waiting to be sealed in the public log." in response.content.decode()
+    assert "verify-data" not in response.content.decode()
+
+
+def test_verify_page_after_sealing_carries_a_proof_that_checks_out(
+    db: None, participant: User, steward: User
+) -> None:
+    record = _record(participant, steward)
+    ledger_seal()
+
+    response = signed_in_client(participant).get(f"/consent/receipts/{record.pk}/verify/")
+
+    data = _data(response.content.decode())
+    assert data["record_hash"] == record.record_hash
+    entry = json.loads(data["entry"])
+    assert entry["object_id"] == str(record.pk)
+    assert entry["after"]["record_hash"] == record.record_hash
+    checkpoint = checkpoint_open(data["checkpoint"], ledger_verifier())
+    assert checkpoint.size == data["tree_size"]
+    path = [bytes.fromhex(h) for h in data["inclusion_path"]]
+    leaf = rfc9162.leaf(data["entry"].encode())
+    assert rfc9162.verify_inclusion(
+        data["leaf_index"], data["tree_size"], leaf, path, checkpoint.root_hash
+    )
+    assert data["key"] == ledger_verifier().key
+
+
+def test_receipt_links_to_the_check(db: None, participant: User, steward: User) -> None:
+    record = _record(participant, steward)
+
+    response = signed_in_client(participant).get(f"/consent/receipts/{record.pk}/")
+
+    assert f'href="/consent/receipts/{record.pk}/verify/"' in response.content.decode()
+
+
+def test_another_participants_record_is_a_404(
+    db: None, participant: User, other_participant: User, steward: User
+) -> None:
+    record = _record(participant, steward)
+    ledger_seal()
+
+    response = signed_in_client(other_participant).get(f"/consent/receipts/{record.pk}/verify/")
+
+    assert response.status_code == 404
+
+
+def test_anonymous_is_sent_to_sign_in(db: None, participant: User, steward: User) -> None:
+    record = _record(participant, steward)
+
+    response = Client().get(f"/consent/receipts/{record.pk}/verify/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/sign-in/")
+
+
+def test_outsider_is_refused(db: None, outsider: User, participant: User, steward: User) -> None:
+    record = _record(participant, steward)
+
+    response = signed_in_client(outsider).get(f"/consent/receipts/{record.pk}/verify/")
+
+    assert response.status_code in {403, 404}
