@@ -196,18 +196,12 @@ def researcher_account_create(
         audit_log(
             actor=None, action=UserActions.REGISTER, target=user, after={"role": Role.RESEARCHER}
         )
-        email_queue(
-            to=user.email,
-            template="portal/email/verify_email.txt",
-            context={
-                "user": user,
-                "link": _link("portal:verify_email", make_link_token(user, "verify-email")),
-            },
-        )
+        email_verification_send(user=user)
     return user
 
 
-def email_verification_resend(*, user: User) -> None:
+def email_verification_send(*, user: User) -> None:
+    """Email the account's owner a link that confirms their address (and activates it)."""
     email_queue(
         to=user.email,
         template="portal/email/verify_email.txt",
@@ -216,6 +210,24 @@ def email_verification_resend(*, user: User) -> None:
             "link": _link("portal:verify_email", make_link_token(user, "verify-email")),
         },
     )
+
+
+def sign_in_unconfirmed(*, email: str, password: str) -> bool:
+    """After a refused sign-in: whether the address's account only waits for its owner to
+    confirm the address; if so, a new confirmation link is emailed.
+
+    Decided only after the right password, so a refusal never reveals whether an address has
+    an account.
+    """
+    pending = User.objects.filter(
+        email=normalize_email(email), is_active=False, email_verified=False
+    ).first()
+    if pending is None or not pending.has_usable_password():
+        return False
+    if not pending.check_password(password):
+        return False
+    email_verification_send(user=pending)
+    return True
 
 
 def email_verify(*, token: str) -> User:

@@ -129,14 +129,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             return render(request, "portal/locked_out.html", status=429)
         ratelimit.hit("sign_in_account", email)
-        pending = User.objects.filter(email=email, is_active=False, email_verified=False).first()
-        # Only after the right password: never reveal whether an address has an account.
-        if (
-            pending is not None
-            and pending.has_usable_password()
-            and pending.check_password(password)
-        ):
-            services.email_verification_resend(user=pending)
+        if services.sign_in_unconfirmed(email=email, password=password):
             form.add_error(
                 None,
                 _(
