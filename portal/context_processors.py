@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -30,22 +31,31 @@ NAVIGATION: dict[str, list[tuple[Any, str]]] = {
 }
 
 
-def navigation_for(user: User) -> list[tuple[Any, str]]:
+def navigation_for(user: User, request: HttpRequest | None = None) -> list[tuple[Any, str]]:
     """The union of the menus of every role the user holds, in ROLE_PRIORITY order, each
-    page once (a DAC chair who is also a member sees "Review requests" once)."""
+    page once (a DAC chair who is also a member sees "Review requests" once); the
+    administration only for someone who may use a page of it."""
     items: dict[str, tuple[Any, str]] = {}
     for role in ROLE_PRIORITY:
         if user.has_role(role):
             for label, url_name in NAVIGATION[role]:
                 items.setdefault(url_name, (label, url_name))
+    if "admin:index" in items and not (request is not None and _admin_usable(request)):
+        del items["admin:index"]
     return list(items.values())
+
+
+def _admin_usable(request: HttpRequest) -> bool:
+    # What the admin's own index would list: a steward without any model permission would
+    # find only "You don't have permission to view or edit anything".
+    return admin.site.has_permission(request) and bool(admin.site.get_app_list(request))
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     return {
-        "navigation": navigation_for(user) if signed_in else [],
+        "navigation": navigation_for(user, request) if signed_in else [],
         # One indexed count per page (a partial index holds only unread notices).
         "unread_notices": (
             Notification.objects.filter(user=user, read_at__isnull=True).count() if signed_in else 0

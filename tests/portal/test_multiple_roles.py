@@ -56,7 +56,6 @@ def test_multiple_roles_menu_lists_a_shared_page_once(db: None) -> None:
         ("Requests", "access:steward_requests"),
         ("Committees", "access:steward_committees"),
         ("API", "api_docs"),
-        ("Administration", "admin:index"),
         ("Review requests", "access:dac_home"),
         ("My applications", "access:researcher_home"),
     ]
