@@ -99,3 +99,22 @@ def test_outsider_is_refused(db: None, outsider: User, participant: User, stewar
     response = signed_in_client(outsider).get(f"/consent/receipts/{record.pk}/verify/")
 
     assert response.status_code in {403, 404}
+
+
+def test_verify_page_and_its_verdicts_are_in_welsh(
+    db: None, participant: User, steward: User
+) -> None:
+    record = _record(participant, steward)
+    ledger_seal()
+    client = signed_in_client(participant)
+    client.cookies["custodian_language"] = "cy"
+
+    html = client.get(f"/consent/receipts/{record.pk}/verify/").content.decode()
+
+    assert f"Gwirio cofnod {record.sequence} eich hun" in html
+    assert "Beth wiriodd eich porwr" in html
+    assert 'data-ok="Wedi\'i wirio. Gwiriodd eich porwr' in html
+    assert 'data-proof="Rhybudd: nid yw\'r prawf yn arwain' in html
+    assert 'Cyhoeddir yr un pwynt gwirio ac allwedd yn <a href="/ledger/checkpoint">' in html
+    for english in ("What your browser checked", "not checked yet", "Warning:", "Verified."):
+        assert english not in html, english
