@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from consent.models import ConsentStatus, QuestionStatus, VersionStatus, WithdrawalLevel
+from portal.transitions import StateTable
 
-VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
-    VersionStatus.DRAFT: frozenset({VersionStatus.PUBLISHED}),
-    VersionStatus.PUBLISHED: frozenset({VersionStatus.SUPERSEDED}),
-    VersionStatus.SUPERSEDED: frozenset(),
-}
+VERSION_TRANSITIONS = StateTable(
+    {
+        VersionStatus.DRAFT: frozenset({VersionStatus.PUBLISHED}),
+        VersionStatus.PUBLISHED: frozenset({VersionStatus.SUPERSEDED}),
+        VersionStatus.SUPERSEDED: frozenset(),
+    },
+    actions={
+        VersionStatus.PUBLISHED: "consentversion.published",
+        VersionStatus.SUPERSEDED: "consentversion.superseded",
+    },
+)
 
 # A participant's consent status moves only towards more withdrawal; each move is a record.
 CONSENT_TRANSITIONS: dict[ConsentStatus, frozenset[ConsentStatus]] = {
@@ -31,8 +38,14 @@ def withdrawal_levels_open(status: str) -> list[WithdrawalLevel]:
 
 
 # A question is answered once, by the participant or their proxy, or withdrawn by the portal.
-QUESTION_TRANSITIONS: dict[QuestionStatus, frozenset[QuestionStatus]] = {
-    QuestionStatus.PENDING: frozenset({QuestionStatus.ANSWERED, QuestionStatus.WITHDRAWN}),
-    QuestionStatus.ANSWERED: frozenset(),
-    QuestionStatus.WITHDRAWN: frozenset(),
-}
+QUESTION_TRANSITIONS = StateTable(
+    {
+        QuestionStatus.PENDING: frozenset({QuestionStatus.ANSWERED, QuestionStatus.WITHDRAWN}),
+        QuestionStatus.ANSWERED: frozenset(),
+        QuestionStatus.WITHDRAWN: frozenset(),
+    },
+    actions={
+        QuestionStatus.ANSWERED: "consentquestion.answered",
+        QuestionStatus.WITHDRAWN: "consentquestion.withdrawn",
+    },
+)

@@ -57,6 +57,11 @@ class UserActions:
     INVITE = "user.invite"
     ROLES_SET = "user.roles_set"
     ROLE_ADD = "user.role_add"
+    VERIFY_EMAIL = "user.verify_email"
+    ACTIVATE = "user.activate"
+    PASSWORD_RESET_REQUEST = "user.password_reset_request"  # noqa: S105 (an action name)
+    PASSWORD_RESET = "user.password_reset"  # noqa: S105 (an action name)
+    OTP_ENROLMENT_LINK = "user.otp_enrolment_link"
 
 
 def email_queue(*, to: str, template: str, context: dict[str, object], language: str = "") -> None:
@@ -239,7 +244,7 @@ def email_verify(*, token: str) -> User:
         user.is_active = True
         user.email_verified = True
         user.save(update_fields=["is_active", "email_verified"])
-        audit_log(actor=user, action="user.verify_email", target=user)
+        audit_log(actor=user, action=UserActions.VERIFY_EMAIL, target=user)
     return user
 
 
@@ -344,7 +349,7 @@ def user_activate(*, token: str, password: str) -> User:
         user.is_active = True
         user.email_verified = True
         user.save(update_fields=["password", "is_active", "email_verified"])
-        audit_log(actor=user, action="user.activate", target=user)
+        audit_log(actor=user, action=UserActions.ACTIVATE, target=user)
     return user
 
 
@@ -366,7 +371,7 @@ def password_reset_request(*, email: str) -> None:
     if user is None:
         return
     with transaction.atomic():
-        audit_log(actor=None, action="user.password_reset_request", target=user)
+        audit_log(actor=None, action=UserActions.PASSWORD_RESET_REQUEST, target=user)
         email_queue(
             to=user.email,
             template="portal/email/password_reset.txt",
@@ -383,7 +388,7 @@ def otp_enrolment_send(*, user: User) -> None:
     """Email a one-time link that lets this account set up its first authenticator: a stolen
     password alone cannot register the thief's authenticator (portal.views.otp)."""
     with transaction.atomic():
-        audit_log(actor=user, action="user.otp_enrolment_link", target=user)
+        audit_log(actor=user, action=UserActions.OTP_ENROLMENT_LINK, target=user)
         email_queue(
             to=user.email,
             template="portal/email/otp_enrolment.txt",
@@ -420,7 +425,7 @@ def password_reset_complete(*, token: str, password: str) -> User:
         _check_password(password, user)
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit_log(actor=user, action="user.password_reset", target=user)
+        audit_log(actor=user, action=UserActions.PASSWORD_RESET, target=user)
     return user
 
 

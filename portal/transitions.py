@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 
 from portal.audit import audit_log
 from portal.exceptions import PortalError, StaleStateError
 from portal.models import User
+
+S = TypeVar("S", bound=Enum)
+
+
+class StateTable(dict[S, frozenset[S]]):
+    """A status field's transition table, with the audit action each move is recorded as.
+
+    The action names are written out beside each table (stored in the ledger, so never
+    renamed; `grep` for one finds its table), and every status a move can reach has one.
+    """
+
+    def __init__(self, moves: Mapping[S, frozenset[S]], *, actions: Mapping[S, str]) -> None:
+        super().__init__(moves)
+        reachable = set().union(*moves.values())
+        if reachable != set(actions):
+            raise ValueError(f"Action names for {sorted(actions)}, moves to {sorted(reachable)}.")
+        self.actions: dict[S, str] = dict(actions)
 
 
 class TransitionError(PortalError):
@@ -22,7 +39,7 @@ def transition(
     obj: models.Model,
     to: Enum,
     *,
-    table: Mapping[Any, frozenset[Any]],
+    table: StateTable[Any],
     actor: User | None,
     reason: str = "",
     field: str = "status",
@@ -51,7 +68,7 @@ def transition(
         setattr(obj, name, value)
     audit_log(
         actor=actor,
-        action=f"{obj._meta.model_name}.{to.value}",
+        action=table.actions[to],
         target=obj,
         before={field: str(current)},
         after={field: to.value, **({"reason": reason} if reason else {})},

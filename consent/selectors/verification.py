@@ -9,6 +9,7 @@ from typing import Any
 
 from consent.ledger import _payload as record_payload
 from consent.models import ConsentRecord
+from consent.services.actions import RECORD_ACTIONS
 from portal.ledger import leaf_data, ledger_verifier
 from portal.models import AuditEvent
 from portal.proofs import InclusionProof, inclusion_proof_get
@@ -42,7 +43,7 @@ def record_entry(record: ConsentRecord) -> AuditEvent | None:
         AuditEvent.objects.filter(
             object_type=ConsentRecord._meta.label_lower,
             object_id=str(record.pk),
-            action=f"consent.{record.kind}",
+            action=RECORD_ACTIONS[record.kind],
         )
         .order_by("id")
         .first()

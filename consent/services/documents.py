@@ -23,6 +23,7 @@ from consent.models import (
     ParticipantProxy,
     VersionStatus,
 )
+from consent.services.actions import ConsentActions
 from consent.services.errors import ConsentError
 from consent.tasks import notify_reconsent_task
 from consent.transitions import VERSION_TRANSITIONS
@@ -41,7 +42,7 @@ def consent_document_create(*, actor: User, name: str, country: str) -> ConsentD
             document = ConsentDocument.objects.create(name=name.strip(), country=country)
             audit_log(
                 actor=actor,
-                action="consent_document.create",
+                action=ConsentActions.DOCUMENT_CREATE,
                 target=document,
                 after={"name": document.name, "country": country},
             )
@@ -144,7 +145,7 @@ def consent_version_create(
             )
             audit_log(
                 actor=actor,
-                action="consent_version.create",
+                action=ConsentActions.VERSION_CREATE,
                 target=version,
                 after={"document": document.pk, "number": number, "language": language},
             )
@@ -225,7 +226,7 @@ def consent_version_publish(
             )
             audit_log(
                 actor=actor,
-                action="consent_version.suspend_previous",
+                action=ConsentActions.VERSION_SUSPEND_PREVIOUS,
                 target=version,
                 after={"participants_suspended": suspended},
             )
@@ -287,7 +288,7 @@ def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int
                 )
         audit_log(
             actor=None,
-            action="consent_version.notify_reconsent",
+            action=ConsentActions.VERSION_NOTIFY_RECONSENT,
             target=version,
             after={
                 "participants": len(batch),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import ConsentChoice, ConsentVersion, Participant, VersionStatus
+from consent.services.actions import ConsentActions
 from consent.services.errors import ConsentError
 from consent.services.participants import majority_date, participant_enrol, proxy_link
 from portal.audit import audit_log
@@ -427,7 +428,7 @@ def participants_import(*, actor: User, content: bytes) -> ImportResult:
             participants.append(participant)
         audit_log(
             actor=actor,
-            action="participant.import",
+            action=ConsentActions.PARTICIPANT_IMPORT,
             object_type="consent.participant",
             after={
                 "participants": len(participants),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop
 
 from consent.languages import participant_language, person_language
 from consent.models import Participant, ParticipantProxy, majority_date
+from consent.services.actions import ConsentActions
 from consent.services.errors import ConsentError
 from portal.audit import audit_log
 from portal.models import Role, User, normalize_email
@@ -63,7 +64,7 @@ def participant_enrol(
         )
         audit_log(
             actor=actor,
-            action="participant.enrol",
+            action=ConsentActions.PARTICIPANT_ENROL,
             target=participant,
             after={"study_id": study_id, "user_id": user.pk},
         )
@@ -129,7 +130,7 @@ def proxy_link(
         )
         audit_log(
             actor=actor,
-            action="proxy.link",
+            action=ConsentActions.PROXY_LINK,
             target=link,
             after={"participant": participant.study_id, "proxy": proxy.email},
         )
@@ -219,7 +220,10 @@ def proxy_majority_handover(*, participant: Participant, today: dt.date | None =
             link.end_reason = COMING_OF_AGE
             link.save(update_fields=["ended_at", "end_reason"])
             audit_log(
-                actor=None, action="proxy.end", target=link, after={"reason": link.end_reason}
+                actor=None,
+                action=ConsentActions.PROXY_END,
+                target=link,
+                after={"reason": link.end_reason},
             )
             email_queue(
                 to=link.proxy.email,

@@ -30,6 +30,7 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_filename, receipt_pdf, sha256_hex
+from consent.services.actions import RECORD_ACTIONS, ConsentActions
 from consent.services.errors import ConsentError, MissingAnswersError, StaleConsentError
 from consent.services.participants import check_proxy_authority
 from consent.services.requests import consent_questions_withdraw_obsolete
@@ -166,7 +167,7 @@ def _append(
         CurrentConsent.objects.filter(participant=participant).update(**projection)
     audit_log(
         actor=actor,
-        action=f"consent.{kind}",
+        action=RECORD_ACTIONS[kind],
         target=record,
         before={"status": current.status, "answers": current.answers} if current else {},
         after={
@@ -441,7 +442,7 @@ def consent_receipt_create(*, actor: User | None, record: ConsentRecord) -> Cons
         receipt = ConsentReceipt.objects.create(record=record, sha256=sha256_hex(pdf), pdf=pdf)
         audit_log(
             actor=actor,
-            action="consent.receipt",
+            action=ConsentActions.RECEIPT,
             target=receipt,
             after={"record": record.pk, "sha256": receipt.sha256},
         )
@@ -492,7 +493,7 @@ def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
         receipt.save(update_fields=["emailed_at"])
         audit_log(
             actor=None,
-            action="consent.receipt_email",
+            action=ConsentActions.RECEIPT_EMAIL,
             target=receipt,
             after={"record": record.pk},
         )

@@ -26,6 +26,7 @@ from consent.models import (
     Participant,
     QuestionStatus,
 )
+from consent.services.actions import ConsentActions
 from consent.services.errors import ConsentError
 from consent.services.participants import check_proxy_authority
 from consent.transitions import QUESTION_TRANSITIONS
@@ -113,7 +114,7 @@ def consent_question_raise(
         )
         audit_log(
             actor=actor,
-            action="consent_question.raise",
+            action=ConsentActions.QUESTION_RAISE,
             target=question,
             after={
                 "participant": name,

@@ -12,6 +12,15 @@ from portal.exceptions import PermissionError_, PortalError
 from portal.models import Role, User
 
 
+class DatasetActions:
+    """Audit action names (stored in the ledger, so never renamed)."""
+
+    CREATE = "dataset.create"
+    FILES_REGISTER = "dataset.files_register"
+    FILE_REMOVE = "datafile.remove"
+    SAMPLES_LINK = "dataset.samples_link"
+
+
 class DatasetError(PortalError):
     code = "dataset_error"
 

@@ -19,7 +19,13 @@ from datasets.models import (
     accession_for,
 )
 from datasets.selectors import FileChangedError, datafile_check_unchanged, dataset_files
-from datasets.services.base import DatasetError, ReleaseError, locked_draft, require_steward
+from datasets.services.base import (
+    DatasetActions,
+    DatasetError,
+    ReleaseError,
+    locked_draft,
+    require_steward,
+)
 from datasets.services.variants import variant_indexes_start
 from datasets.transitions import DATASET_TRANSITIONS
 from portal.audit import audit_log
@@ -83,7 +89,7 @@ def dataset_create(
         Dataset.objects.filter(pk=dataset.pk).update(accession=dataset.accession)
         audit_log(
             actor=actor,
-            action="dataset.create",
+            action=DatasetActions.CREATE,
             target=dataset,
             after={
                 "accession": dataset.accession,

@@ -25,7 +25,13 @@ from datasets.paths import (
     relative_message,
     resolve_data_path,
 )
-from datasets.services.base import DatasetError, RegistrationError, locked_draft, require_steward
+from datasets.services.base import (
+    DatasetActions,
+    DatasetError,
+    RegistrationError,
+    locked_draft,
+    require_steward,
+)
 from datasets.services.validation import datafile_validation_start
 from portal.audit import audit_log
 from portal.models import User
@@ -356,7 +362,7 @@ def datafiles_register(
         _link_new_samples(actor, locked, chosen)
         audit_log(
             actor=actor,
-            action="dataset.files_register",
+            action=DatasetActions.FILES_REGISTER,
             target=locked,
             after={
                 "files": [f.path for f in created],
@@ -418,7 +424,9 @@ def datafile_remove(*, actor: User, file: DataFile) -> None:
         dataset = locked_draft(file.dataset, "files can be removed from")
         DataFile.objects.filter(pk=file.pk).delete()
         _prune_samples(dataset)
-        audit_log(actor=actor, action="datafile.remove", target=file, before={"path": file.path})
+        audit_log(
+            actor=actor, action=DatasetActions.FILE_REMOVE, target=file, before={"path": file.path}
+        )
 
 
 def _prune_samples(dataset: Dataset) -> None:

@@ -14,7 +14,7 @@ from datasets.models import (
     LinkStatus,
     Sample,
 )
-from datasets.services.base import SampleLinkError, locked_draft, require_steward
+from datasets.services.base import DatasetActions, SampleLinkError, locked_draft, require_steward
 from portal.audit import audit_log
 from portal.models import User
 
@@ -79,7 +79,7 @@ def samples_link(*, actor: User, dataset: Dataset, choices: Sequence[SampleChoic
         if updates:
             audit_log(
                 actor=actor,
-                action="dataset.samples_link",
+                action=DatasetActions.SAMPLES_LINK,
                 target=locked,
                 after={
                     "changes": {
