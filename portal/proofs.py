@@ -295,3 +295,12 @@ def consistency_path(first: int, second: int) -> list[bytes]:
     if not 0 < first < second:
         return []
     return _roots(_consistency_ranges(first, second), second)
+
+
+def consistency_verify(*, first: int, first_root: bytes, second: int, second_root: bytes) -> int:
+    """Prove with the kept subtree hashes that the tree of `first` leaves (an earlier
+    checkpoint's root) is a prefix of the tree of `second` leaves, as a witness would; returns
+    the proof's length in hashes, or raises ProofError saying what does not hold."""
+    path = consistency_path(first, second)
+    merkle.verify_consistency(first, second, first_root, second_root, path)
+    return len(path)

@@ -7,7 +7,9 @@ from django.core.management.base import CommandError, CommandParser
 
 from portal.ledger import ledger_tree_verify, ledger_verifier
 from portal.management.base import ExampleCommand
+from portal.merkle import ProofError
 from portal.models import AuditEvent
+from portal.proofs import consistency_verify
 from portal.signed_note import Checkpoint, NoteError, checkpoint_open, verifier_from_key
 
 
@@ -60,7 +62,24 @@ class Command(ExampleCommand):
             f"transparency log intact: {tree.tree_size} leaves, root {tree.root_hash.hex()}"
         )
         for checkpoint in earlier:
-            self.stdout.write(f"consistent with the checkpoint of tree size {checkpoint.size}")
+            # Also by the RFC 9162 consistency proof a witness is given (from the kept subtree
+            # hashes): a proof that fails here would be served to witnesses and participants.
+            try:
+                hashes = consistency_verify(
+                    first=checkpoint.size,
+                    first_root=checkpoint.root_hash,
+                    second=tree.tree_size,
+                    second_root=tree.root_hash,
+                )
+            except ProofError as exc:
+                raise CommandError(
+                    f"the consistency proof from the checkpoint of tree size {checkpoint.size} "
+                    f"fails: {exc}"
+                ) from None
+            self.stdout.write(
+                f"consistent with the checkpoint of tree size {checkpoint.size} "
+                f"(consistency proof of {hashes} hashes verified)"
+            )
         # Not an error: entries commit before the sealer (every few seconds) reaches them.
         unsealed = AuditEvent.objects.filter(ledger_leaf__isnull=True).count()
         if unsealed:
