@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from consent.duo import Obligation, PrimaryUse, ResearchPurpose
@@ -37,6 +36,7 @@ from datasets.paths import (
     relative_message,
     resolve_data_path,
 )
+from portal.db import fetch_prepared
 from portal.exceptions import PortalError
 from portal.models import Role, User
 
@@ -451,7 +451,8 @@ def _found(rows: QuerySet[Variant]) -> list[tuple[IndexedFile, FoundVariant]]:
 
 
 # The sequence query's lookup, written out: the ORM's compiling of this four-table join cost
-# as much as PostgreSQL's answer (benchmarks/bench_beacon.py). Same filters as VariantScope.
+# as much as PostgreSQL's answer (benchmarks/bench_beacon.py), and prepared (planned once per
+# connection). Same filters as VariantScope.
 _ALLELE_SQL = f"""
 SELECT v.index_id, v.chrom, v.position, v.ref, v.alt, v.kind, v.carrier_count, v.carriers,
        f.dataset_id, d.accession, d.title, i.assembly
@@ -468,9 +469,7 @@ ORDER BY v.index_id
 def _allele(scope: VariantScope, chrom: str, position: int, ref: str, alt: str) -> list[Any]:
     params: list[Any] = [chrom, position, ref, alt]
     params += [VariantIndexStatus.READY.value, scope.assembly, DatasetStatus.RELEASED.value]
-    with connection.cursor() as cursor:
-        cursor.execute(_ALLELE_SQL, params)
-        rows = cursor.fetchall()
+    rows = fetch_prepared(_ALLELE_SQL, params)
     found = []
     for row in rows:
         index_id, chrom_, position_, ref_, alt_, kind, count, carriers = row[:8]

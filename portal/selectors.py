@@ -42,7 +42,7 @@ def api_token_of(user: User, token_id: int) -> ApiToken:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class ModelColumns:
     """A model's columns in a hand-written query: attribute names, and each column's
     converters from database values (what the ORM would apply)."""
 
@@ -51,7 +51,7 @@ class _Columns:
     converters: list[tuple[Field[Any, Any], list[Any]]]
 
     @classmethod
-    def of(cls, model: type[Model]) -> _Columns:
+    def of(cls, model: type[Model]) -> ModelColumns:
         fields = list(model._meta.concrete_fields)
         return cls(
             model,
@@ -69,12 +69,12 @@ class _Columns:
 
 
 @cache
-def _token_lookup() -> tuple[str, _Columns, _Columns]:
+def _token_lookup() -> tuple[str, ModelColumns, ModelColumns]:
     """The token-with-its-owner query, built once: every API request authenticates, and
     compiling the ORM's select_related query cost more than running it (docs/benchmarks.md,
     DRS section). It reads `portal.audit.state_version` in the same round trip."""
     quote = connection.ops.quote_name
-    token, user = _Columns.of(ApiToken), _Columns.of(User)
+    token, user = ModelColumns.of(ApiToken), ModelColumns.of(User)
     columns = [f"t.{quote(f.column)}" for f, _ in token.converters]
     columns += [f"u.{quote(f.column)}" for f, _ in user.converters]
     columns.append(state_version_sql())

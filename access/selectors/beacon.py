@@ -31,7 +31,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from access.beacon import ENTRY_TYPE, BeaconActions, BeaconError, Filter, Query
-from access.models import AccessRequest
+from access.models import AccessRequest, Grant
 from access.selectors.consented import consent_purposes, consenting_sample_q, public_sample_q
 from access.selectors.requests import active_grants
 from consent.duo import InvalidPurposeError, UnknownDiseaseError, ancestors
@@ -48,7 +48,9 @@ from datasets.selectors import (
     variants_at,
     variants_in,
 )
+from portal.db import fetch_prepared
 from portal.models import AuditEvent
+from portal.selectors import ModelColumns
 
 PUBLIC, REGISTERED, CONTROLLED = "public", "registered", "controlled"
 # Names every human assembly has, known even before any file of it is indexed.
@@ -65,14 +67,21 @@ def rare_frequency() -> float:
     return float(getattr(settings, "BEACON_RARE_FREQUENCY", RARE_FREQUENCY))
 
 
-@dataclass(frozen=True)
 class Scope:
-    tier: str
-    sample_q: Q
-    request: AccessRequest | None = None
-    # Everything `sample_q`'s SQL is built from (never consent data, which the SQL reads when
-    # it runs), so the SQL compiled for one query serves every later one with the same key.
-    key: Hashable = PUBLIC
+    """Who may be counted for one tier: `sample_q`, a filter on Sample, is built only when a
+    query needs the ORM's form of it (a range query; a first compile), since building a
+    request's filter costs more than PostgreSQL's answer to it."""
+
+    def __init__(self, tier: str, request: AccessRequest | None = None) -> None:
+        self.tier = tier
+        self.request = request
+        # Everything `sample_q`'s SQL is built from (never consent data, which the SQL reads
+        # when it runs), so SQL compiled for one query serves every later one with this key.
+        self.key: Hashable = PUBLIC if request is None else _request_key(request)
+
+    @functools.cached_property
+    def sample_q(self) -> Q:
+        return public_sample_q() if self.request is None else consenting_sample_q(self.request)
 
 
 def _request_key(request: AccessRequest) -> Hashable:
@@ -83,10 +92,6 @@ def _request_key(request: AccessRequest) -> Hashable:
     except (InvalidPurposeError, UnknownDiseaseError):
         purposes = None
     return (request.pk, request.review_round, purposes)
-
-
-def _request_scope(tier: str, request: AccessRequest) -> Scope:
-    return Scope(tier, consenting_sample_q(request), request, _request_key(request))
 
 
 def declared_request(user: Any) -> AccessRequest | None:
@@ -114,18 +119,52 @@ class Scopes:
 @functools.cache
 def _public_scope() -> Scope:
     # The same filter for every anonymous query: built once (it holds no consent data).
-    return Scope(PUBLIC, public_sample_q())
+    return Scope(PUBLIC)
+
+
+@functools.cache
+def _purposes_lookup() -> tuple[str, ModelColumns]:
+    """`declared_request` and `active_grants`' requests in one query, written out once: the
+    ORM's compiling of the two took most of a registered query's time (docs/beacon.md).
+    The declared request comes first (no dataset); then each active grant's dataset, last
+    day and request. The grant conditions are `active_grants`' (tests/access/test_beacon_tiers.py
+    holds the two to the same answers)."""
+    quote = connection.ops.quote_name
+    requests = ModelColumns.of(AccessRequest)
+    columns = ", ".join(f"r.{quote(f.column)}" for f, _ in requests.converters)
+    request_table = quote(AccessRequest._meta.db_table)
+    grant_table = quote(Grant._meta.db_table)
+    sql = (
+        f"SELECT CAST(NULL AS bigint), CAST(NULL AS date), {columns} FROM {request_table} r "  # noqa: S608
+        f"WHERE r.id = (SELECT d.id FROM {request_table} d WHERE d.applicant_id = %s "
+        "AND d.primary_use <> '' ORDER BY d.created_at DESC, d.id DESC LIMIT 1) "
+        f"UNION ALL SELECT g.dataset_id, g.ends_on, {columns} FROM {grant_table} g "
+        f"JOIN {request_table} r ON r.id = g.request_id WHERE g.grantee_id = %s "
+        "AND g.revoked_at IS NULL AND g.starts_on <= %s AND g.ends_on >= %s"
+    )
+    return sql, requests
 
 
 def scopes_for(user: Any) -> Scopes:
     if not getattr(user, "is_authenticated", False):
         return Scopes(_public_scope(), {})
-    declared = declared_request(user)
-    default = _request_scope(REGISTERED, declared) if declared is not None else _public_scope()
+    sql, requests = _purposes_lookup()
+    today = timezone.localdate()
+    rows = fetch_prepared(sql, [user.pk, user.pk, today, today])
+    default = _public_scope()
+    grants = []
+    for dataset_id, ends_on, *values in rows:
+        request = requests.instance(tuple(values))
+        if request.applicant_id == user.pk:
+            request.applicant = user  # its purpose names the applicant
+        if dataset_id is None:
+            default = Scope(REGISTERED, request)
+        else:
+            grants.append((ends_on, dataset_id, request))
     controlled: dict[int, Scope] = {}
-    for grant in active_grants(user).select_related("request__applicant").order_by("ends_on"):
+    for _, dataset_id, request in sorted(grants, key=lambda g: (g[0], g[2].pk)):
         # The grant ending last wins where two cover the same dataset.
-        controlled[grant.dataset_id] = _request_scope(CONTROLLED, grant.request)
+        controlled[dataset_id] = Scope(CONTROLLED, request)
     return Scopes(default, controlled)
 
 
@@ -228,17 +267,13 @@ class _CompiledFilter:
     def exists(self, pks: list[int]) -> bool:
         params = self.exists_params.copy()
         params[self.exists_slot] = pks
-        with connection.cursor() as cursor:
-            cursor.execute(self.exists_sql, params)
-            return bool(cursor.fetchone()[0])
+        return bool(fetch_prepared(self.exists_sql, params)[0][0])
 
     def counted(self, pks: list[int]) -> dict[int, int]:
         """Sample pk -> participant id of the countable carriers."""
         params = self.counted_params.copy()
         params[self.counted_slot] = pks
-        with connection.cursor() as cursor:
-            cursor.execute(self.counted_sql, params)
-            return dict(cursor.fetchall())
+        return dict(fetch_prepared(self.counted_sql, params))
 
 
 class _OrmFilter:
