@@ -44,7 +44,15 @@ from django.db import connection, transaction
 from portal import merkle
 from portal.audit import _payload, canonical_json
 from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, LedgerState
-from portal.signed_note import Checkpoint, Signer, Verifier, note_sign, signer_from_key
+from portal.signed_note import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    checkpoint_open,
+    note_sign,
+    signer_from_key,
+)
 from portal.signed_note import signer_from_seed_material as _derived_signer
 
 # At most this many entries per seal, so one transaction stays short; the backlog of an
@@ -250,25 +258,47 @@ def _leaves_in_order() -> Iterator[LedgerLeaf]:
     return LedgerLeaf.objects.select_related("event").order_by("leaf_index").iterator(2000)
 
 
+def checkpoints_signed_here(verifier: Verifier) -> list[Checkpoint]:
+    """The checkpoints kept in the database whose signature verifies: whoever rewrote the
+    log could delete them but not forge them, so each is as good as a copy kept elsewhere
+    for narrowing down where a rewrite starts."""
+    opened = []
+    for note in LedgerCheckpoint.objects.order_by("tree_size").values_list("note", flat=True):
+        try:
+            opened.append(checkpoint_open(note, verifier))
+        except NoteError:
+            continue  # another key's (before a rotation), or altered: proves nothing here
+    return opened
+
+
 def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport:
     """Recompute every leaf from its entry and the root from the leaves; check each earlier
     checkpoint is the root of the tree's first leaves of its size.
 
     An earlier checkpoint is a copy kept outside the database (a witness, a file): if the
     database was truncated, had entries deleted, inserted, reordered or rewritten (with
-    every hash recomputed), the first leaves no longer hash to the root it signed.
+    every hash recomputed), the first leaves no longer hash to the root it signed. The
+    first entry that differs lies after the largest checkpoint that still matches and at or
+    before the first that does not: with a checkpoint per seal, that is one entry.
     """
     wanted = {c.size: c for c in earlier or []}
     frontier: list[bytes] = []
     size = 0
+    matched, first_after_match = 0, None
     for checkpoint in wanted.values():
         if checkpoint.size == 0 and checkpoint.root_hash != merkle.EMPTY_ROOT:
             return TreeReport(0, merkle.EMPTY_ROOT, "the empty tree has another root")
     for leaf in _leaves_in_order():
         if leaf.leaf_index != size:
             return TreeReport(
-                size, merkle.frontier_root(frontier), f"leaf {size} is missing", leaf.event_id
+                size,
+                merkle.frontier_root(frontier),
+                f"leaf {size} is missing (the next leaf, {leaf.leaf_index}, holds entry "
+                f"#{leaf.event_id})",
+                leaf.event_id,
             )
+        if size == matched:
+            first_after_match = leaf.event_id
         expected = merkle.leaf_hash(leaf_data(leaf.event))
         if expected.hex() != leaf.leaf_hash:
             return TreeReport(
@@ -280,14 +310,24 @@ def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport
             )
         frontier = merkle.frontier_append(frontier, size, expected)
         size += 1
-        if size in wanted and merkle.frontier_root(frontier) != wanted[size].root_hash:
-            return TreeReport(
-                size,
-                merkle.frontier_root(frontier),
-                f"the first {size} leaves do not match the checkpoint of tree size {size}: "
-                f"the log was rewritten at or before entry #{leaf.event_id}",
-                leaf.event_id,
+        if size not in wanted:
+            continue
+        if merkle.frontier_root(frontier) == wanted[size].root_hash:
+            matched = size
+            continue
+        if matched == size - 1:
+            where = f"entry #{leaf.event_id} (leaf {size - 1}) is the first that differs"
+        else:
+            where = (
+                f"the first entry that differs is one of leaves {matched} to {size - 1} "
+                f"(entries #{first_after_match} to #{leaf.event_id})"
             )
+        return TreeReport(
+            size,
+            merkle.frontier_root(frontier),
+            f"the first {size} leaves do not match the checkpoint of tree size {size}: {where}",
+            first_after_match,
+        )
     root = merkle.frontier_root(frontier)
     longer = sorted(s for s in wanted if s > size)
     if longer:
@@ -295,6 +335,6 @@ def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport
             size,
             root,
             f"the log holds {size} leaves but a checkpoint of tree size {longer[0]} was "
-            "signed: entries were removed",
+            f"signed: entries were removed from leaf {size} on",
         )
     return TreeReport(size, root)

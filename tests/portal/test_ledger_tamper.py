@@ -1,5 +1,6 @@
 """A checkpoint kept outside the database catches truncation, deletion, insertion,
-reordering and a full rewrite with every hash recomputed (verify_audit_ledger)."""
+reordering and a full rewrite with every hash recomputed (verify_audit_ledger), and the
+checkpoints signed at each seal name the first entry that differs."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from portal.signed_note import Checkpoint, checkpoint_open, signer_generate
 
 
 def _sealed_ledger(actor: User, n: int, tmp_path: Path) -> tuple[list[AuditEvent], Path]:
-    entries = [
-        audit_log(actor=actor, action="test.tamper", object_type="thing", object_id=i)
-        for i in range(n)
-    ]
-    checkpoint = ledger_seal().checkpoint
+    """n entries, each sealed by its own seal (a checkpoint per tree size, as under light
+    load); the last checkpoint kept as a file outside the database."""
+    entries = []
+    for i in range(n):
+        entries.append(
+            audit_log(actor=actor, action="test.tamper", object_type="thing", object_id=i)
+        )
+        checkpoint = ledger_seal().checkpoint
     assert checkpoint is not None
     kept = tmp_path / f"checkpoint-{n}.txt"
     kept.write_text(checkpoint.note, encoding="utf-8")
@@ -90,7 +94,9 @@ def test_deleted_entry_is_caught(researcher: User, tmp_path: Path) -> None:
     )
 
     report = ledger_tree_verify(earlier=_earlier(kept))
-    assert report.problem == "leaf 2 is missing"
+    assert report.problem == f"leaf 2 is missing (the next leaf, 3, holds entry #{entries[3].pk})"
+    with pytest.raises(CommandError, match="broken after 2 leaves: leaf 2 is missing"):
+        _verify(kept)
 
 
 def _rewrite_leaves(events_in_order: list[AuditEvent]) -> list[tuple[str, list[object]]]:
@@ -113,8 +119,15 @@ def test_reordering_with_recomputed_hashes_is_caught(researcher: User, tmp_path:
     _as_superuser(*_rewrite_leaves([entries[1], entries[0], entries[2], entries[3]]))
 
     report = ledger_tree_verify(earlier=_earlier(kept))
-    assert report.problem is not None
-    assert "do not match the checkpoint of tree size 4" in report.problem
+    assert report.problem == (
+        "the first 4 leaves do not match the checkpoint of tree size 4: the first entry that "
+        f"differs is one of leaves 0 to 3 (entries #{entries[1].pk} to #{entries[3].pk})"
+    )
+    with pytest.raises(
+        CommandError,
+        match=f"tree size 1: entry #{entries[1].pk} \\(leaf 0\\) is the first that differs",
+    ):
+        _verify(kept)
 
 
 def test_inserted_entry_is_caught(researcher: User, tmp_path: Path) -> None:
@@ -123,7 +136,10 @@ def test_inserted_entry_is_caught(researcher: User, tmp_path: Path) -> None:
 
     _as_superuser(*_rewrite_leaves([entries[0], extra, *entries[1:]]))
 
-    with pytest.raises(CommandError, match="do not match the checkpoint of tree size 4"):
+    with pytest.raises(
+        CommandError,
+        match=f"tree size 2: entry #{extra.pk} \\(leaf 1\\) is the first that differs",
+    ):
         _verify(kept)
 
 
@@ -142,6 +158,43 @@ def test_full_rewrite_with_recomputed_hashes_is_caught(researcher: User, tmp_pat
     report = ledger_tree_verify(earlier=_earlier(kept))
     assert report.problem is not None
     assert "do not match the checkpoint of tree size 4" in report.problem
+    with pytest.raises(
+        CommandError,
+        match=f"tree size 1: entry #{entries[0].pk} \\(leaf 0\\) is the first that differs",
+    ):
+        _verify(kept)
+
+
+def test_rewrite_that_also_deletes_the_databases_checkpoints_is_narrowed_by_kept_ones(
+    researcher: User, tmp_path: Path
+) -> None:
+    entries, kept_two = _sealed_ledger(researcher, 2, tmp_path)
+    more, kept_five = _sealed_ledger(researcher, 3, tmp_path)
+    entries += more
+
+    _as_superuser(
+        ("UPDATE portal_auditevent SET after = %s WHERE id = %s", ['{"n": 7}', entries[3].pk]),
+        ("DELETE FROM portal_ledgercheckpoint", []),
+    )
+    rewritten = list(AuditEvent.objects.filter(pk__in=[e.pk for e in entries]).order_by("id"))
+    _as_superuser(*_rewrite_leaves(rewritten))
+
+    out = StringIO()
+    with pytest.raises(
+        CommandError,
+        match=(
+            "tree size 5: the first entry that differs is one of leaves 2 to 4 "
+            f"\\(entries #{entries[2].pk} to #{entries[4].pk}\\)"
+        ),
+    ):
+        call_command(
+            "verify_audit_ledger",
+            "--checkpoint",
+            str(kept_two),
+            "--checkpoint",
+            str(kept_five),
+            stdout=out,
+        )
 
 
 def test_edited_entry_without_recomputed_leaf_is_caught_without_a_checkpoint(

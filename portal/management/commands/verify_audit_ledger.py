@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from portal.ledger import ledger_tree_verify, ledger_verifier
+from portal.ledger import checkpoints_signed_here, ledger_tree_verify, ledger_verifier
 from portal.management.base import ExampleCommand
 from portal.merkle import ProofError
 from portal.models import AuditEvent
@@ -38,7 +38,10 @@ class Command(ExampleCommand):
             help="the verifier key the checkpoints were signed with (default: the portal's own)",
         )
 
-    def _earlier(self, files: list[str], key: str | None) -> list[Checkpoint]:
+    def _earlier(
+        self, files: list[str], key: str | None
+    ) -> tuple[list[Checkpoint], list[Checkpoint]]:
+        """(the checkpoints given as files, those in the database whose signature verifies)."""
         try:
             verifier = verifier_from_key(key) if key else ledger_verifier()
         except NoteError as exc:
@@ -49,11 +52,13 @@ class Command(ExampleCommand):
                 earlier.append(checkpoint_open(Path(name).read_text(encoding="utf-8"), verifier))
             except (OSError, UnicodeDecodeError, NoteError) as exc:
                 raise CommandError(f"checkpoint {name} cannot be used: {exc}") from None
-        return earlier
+        return earlier, checkpoints_signed_here(verifier)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        earlier = self._earlier(options["checkpoint"], options["key"])
-        tree = ledger_tree_verify(earlier=earlier)
+        earlier, here = self._earlier(options["checkpoint"], options["key"])
+        # The database's own signed checkpoints narrow down where a rewrite starts; the kept
+        # copies are what a rewriter cannot delete.
+        tree = ledger_tree_verify(earlier=[*here, *earlier])
         if tree.problem is not None:
             raise CommandError(
                 f"transparency log broken after {tree.tree_size} leaves: {tree.problem}"
