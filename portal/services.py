@@ -172,7 +172,7 @@ def researcher_account_create(
        audit the attempt, create nothing; 2. else create an inactive researcher with the
        hash; 3. audit; 4. email a confirmation link.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         existing = User.objects.filter(email=normalize_email(email)).first()
         if existing is not None:
             audit_log(actor=None, action=UserActions.REGISTER_EXISTING, target=existing)
@@ -236,7 +236,7 @@ def sign_in_unconfirmed(*, email: str, password: str) -> bool:
 
 
 def email_verify(*, token: str) -> User:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = check_link_token(
             token, "verify-email", max_age=settings.CUSTODIAN_INVITATION_MAX_AGE
         )
@@ -339,7 +339,7 @@ def invitation_check(*, token: str) -> User:
 
 
 def user_activate(*, token: str, password: str) -> User:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = invitation_check(token=token)
         user = User.objects.select_for_update().get(pk=user.pk)
         # Re-check under the lock: two tabs submitting the same link must not both win.
@@ -370,7 +370,7 @@ def password_reset_request(*, email: str) -> None:
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:
         return
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         audit_log(actor=None, action=UserActions.PASSWORD_RESET_REQUEST, target=user)
         email_queue(
             to=user.email,
@@ -387,7 +387,7 @@ def password_reset_request(*, email: str) -> None:
 def otp_enrolment_send(*, user: User) -> None:
     """Email a one-time link that lets this account set up its first authenticator: a stolen
     password alone cannot register the thief's authenticator (portal.views.otp)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         audit_log(actor=user, action=UserActions.OTP_ENROLMENT_LINK, target=user)
         email_queue(
             to=user.email,
@@ -419,7 +419,7 @@ def password_reset_check(*, token: str) -> User:
 
 
 def password_reset_complete(*, token: str, password: str) -> User:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=password_reset_check(token=token).pk)
         password_reset_check(token=token)
         _check_password(password, user)

@@ -268,7 +268,7 @@ def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int
     if not batch:
         return None
     guardians = _active_guardians([current.participant_id for current in batch])
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for current in batch:
             participant = current.participant
             # A child's guardian decides for them, so the guardian is told (in their language).

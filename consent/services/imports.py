@@ -405,7 +405,7 @@ def participants_import(*, actor: User, content: bytes) -> ImportResult:
     if not check.ok:
         raise ParticipantImportError(check.problems)
     participants: list[Participant] = []
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for row in check.rows:
             try:
                 participant = participant_enrol(

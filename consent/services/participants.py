@@ -201,7 +201,7 @@ def proxy_majority_handover(*, participant: Participant, today: dt.date | None =
     Returns the number of links ended (0 when there was nothing to do: a rerun is a no-op).
     """
     today = today or _today()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         participant = (
             Participant.objects.select_for_update().select_related("user").get(pk=participant.pk)
         )

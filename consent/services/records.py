@@ -354,7 +354,7 @@ def consent_confirm(
     to the guardian) and the participant's own signature; 4. append a `confirm` record and
     audit which answers were kept and which changed; 5. after commit, the receipt.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         current = _locked_current(participant, expected_sequence)
         participant = Participant.objects.select_related("user").get(pk=participant.pk)
         if actor.pk != participant.user_id:
@@ -482,7 +482,7 @@ def consent_receipt_deliver(*, record: ConsentRecord) -> ConsentReceipt:
     record = ConsentRecord.objects.select_related(
         "participant__user", "proxy", "version__document"
     ).get(pk=record.pk)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         receipt = ConsentReceipt.objects.select_for_update().get(pk=receipt.pk)
         if receipt.emailed_at is not None:
             return receipt

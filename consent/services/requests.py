@@ -150,7 +150,7 @@ def consent_question_answer(
     """
     if answer not in {Answer.YES, Answer.NO}:
         raise ConsentError(_("Answer yes or no."), code="invalid")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         question = (
             ConsentQuestion.objects.select_for_update()
             .select_related("participant__user")

@@ -230,7 +230,7 @@ def samples_assign_community(
     wanted = list(dict.fromkeys(sample_id.strip() for sample_id in sample_ids))
     if not wanted or not all(wanted):
         raise CommitteeError("Give the sample IDs to assign.", code="invalid")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         samples = list(
             Sample.objects.select_for_update()
             .filter(dataset=dataset, sample_id__in=wanted)

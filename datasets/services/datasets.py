@@ -106,7 +106,7 @@ def dataset_release(*, actor: User, dataset: Dataset) -> Dataset:
     linked or deliberately unlinked, reporting every problem at once; 3. release it; 4. start
     the beacon's variant index of its VCF.gz/BCF files (built by a worker after commit)."""
     require_steward(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = locked_draft(dataset, "you can release")
         problems: list[str] = []
         files = dataset_files(locked)
@@ -151,7 +151,7 @@ def dataset_release(*, actor: User, dataset: Dataset) -> Dataset:
 
 def dataset_retire(*, actor: User, dataset: Dataset, reason: str = "") -> Dataset:
     require_steward(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         transition(
             locked,

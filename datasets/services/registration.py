@@ -420,7 +420,7 @@ def datafile_remove(*, actor: User, file: DataFile) -> None:
         raise DatasetError(
             f"{file.path} is an index: remove its data file, and the index goes with it."
         )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         dataset = locked_draft(file.dataset, "files can be removed from")
         DataFile.objects.filter(pk=file.pk).delete()
         _prune_samples(dataset)

@@ -33,7 +33,7 @@ def samples_link(*, actor: User, dataset: Dataset, choices: Sequence[SampleChoic
     """Link samples to participants or mark them unlinked, all or nothing; returns how many
     samples changed."""
     require_steward(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = locked_draft(dataset, "samples can be linked in")
         samples = {s.sample_id: s for s in locked.samples.select_related("participant")}
         wanted = {c.study_id.strip() for c in choices if c.study_id.strip()}

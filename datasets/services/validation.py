@@ -55,7 +55,7 @@ def datafile_validation_start(*, actor: User | None, file: DataFile, queue: bool
 def datafile_validation_retry(*, actor: User, file: DataFile) -> None:
     """FAILED -> PENDING -> VALIDATING: validate again after the file was fixed."""
     require_steward(actor)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked_draft(file.dataset, "files can be validated again in")
         locked = DataFile.objects.select_for_update().get(pk=file.pk)
         if locked.status != FileStatus.FAILED:
@@ -207,7 +207,7 @@ def datafile_validate(*, file: DataFile) -> DataFile:
         return current or file
     index = DataFile.objects.filter(index_of=current).first()
     outcome = _check_file(current, index)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = DataFile.objects.select_for_update().filter(pk=current.pk).first()
         if locked is None or locked.status != FileStatus.VALIDATING:
             return locked or current
@@ -244,7 +244,7 @@ def _add_samples(dataset_id: int, sample_ids: Sequence[str]) -> None:
 
 def datafile_validation_interrupted(*, file: DataFile, message: str) -> None:
     """The worker gave up (time limit): FAILED with the reason, so the steward can retry."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = DataFile.objects.select_for_update().filter(pk=file.pk).first()
         if locked is None or locked.status != FileStatus.VALIDATING:
             return

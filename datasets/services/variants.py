@@ -55,7 +55,7 @@ def variant_indexes_start(*, actor: User | None, dataset: Dataset) -> list[Varia
 
 def variant_index_retry(*, actor: User | None, index: VariantIndex) -> VariantIndex:
     """FAILED -> BUILDING, queued again on commit."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = VariantIndex.objects.select_for_update().get(pk=index.pk)
         transition(
             locked,
@@ -124,7 +124,7 @@ def variant_index_build(*, index: VariantIndex) -> VariantIndex:
 
 
 def variant_index_failed(*, index: VariantIndex, message: str) -> VariantIndex:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = VariantIndex.objects.select_for_update().get(pk=index.pk)
         if locked.status == VariantIndexStatus.BUILDING:
             transition(
