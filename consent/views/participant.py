@@ -47,7 +47,7 @@ from consent.views.common import (
 )
 from portal.decorators import role_required
 from portal.exceptions import PortalError
-from portal.models import Role
+from portal.models import Role, User
 from portal.views import error_response
 
 # The wizard's progress (version, quiz passed, draft answers) lives in the session; what is
@@ -308,12 +308,7 @@ def journey_review(request: HttpRequest) -> HttpResponse:
                 ),
             )
         request.session.pop(JOURNEY, None)
-        messages.success(
-            request,
-            _("Thank you: your consent is recorded.")
-            + " "
-            + _("This is your receipt; a copy is on its way to your email."),
-        )
+        messages.success(request, _recorded(journey.participant, acting_proxy(request)))
         return redirect("consent:receipt", record_id=record.pk)
     context = _review_context(journey, form, journey.state["answers"])
     return _page(request, "consent/journey_review.html", context, form)
@@ -416,12 +411,7 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
                     refused, choice, selectors.consent_overview(participant)
                 ),
             )
-        messages.success(
-            request,
-            _("Your answer to “%(question)s” is changed.") % {"question": choice.question}
-            + " "
-            + _emailed_home(),
-        )
+        messages.success(request, _changed(participant, acting_proxy(request), choice.question))
         return redirect("consent:home")
     context = _change_context(form, choice, overview)
     return _page(request, "consent/choice_change.html", context, form)
@@ -432,6 +422,36 @@ def _change_context(
 ) -> dict[str, Any]:
     now = next((c for c in overview.choices if c.key == choice.key), None)
     return {"form": form, "choice": choice, "overview": overview, "now": now}
+
+
+# A guardian is told about the child's consent by the child's name (the receipt's email copy
+# is the guardian's own, so "your email" stays).
+
+
+def _recorded(participant: Participant, proxy: User | None) -> str:
+    if proxy is not None:
+        return _(
+            "Thank you: %(name)s's consent is recorded. This is the receipt; a copy is on its "
+            "way to your email."
+        ) % {"name": participant.user.get_short_name()}
+    return (
+        _("Thank you: your consent is recorded.")
+        + " "
+        + _("This is your receipt; a copy is on its way to your email.")
+    )
+
+
+def _changed(participant: Participant, proxy: User | None, question: str) -> str:
+    if proxy is not None:
+        return _(
+            "The answer to “%(question)s” for %(name)s is changed. A receipt is on its way to "
+            "your email and listed in %(name)s's history."
+        ) % {"question": question, "name": participant.user.get_short_name()}
+    return (
+        _("Your answer to “%(question)s” is changed.") % {"question": question}
+        + " "
+        + _emailed_home()
+    )
 
 
 def _emailed_home() -> str:
@@ -575,10 +595,15 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
                 ),
             )
         label = record.get_withdrawal_level_display().lower()
-        messages.success(
-            request,
-            _("Your withdrawal is recorded: %(level)s.") % {"level": label} + " " + _emailed_home(),
-        )
+        if acting_proxy(request) is not None:
+            done = _(
+                "%(name)s's withdrawal is recorded: %(level)s. A receipt is on its way to your "
+                "email and listed in %(name)s's history."
+            ) % {"name": participant.user.get_short_name(), "level": label}
+        else:
+            done = _("Your withdrawal is recorded: %(level)s.") % {"level": label}
+            done += " " + _emailed_home()
+        messages.success(request, done)
         return redirect("consent:home")
     context = _confirm_context(form, level, overview)
     return _page(request, "consent/withdraw_confirm.html", context, form)

@@ -76,9 +76,12 @@ def question_answer(request: HttpRequest, question_id: int) -> HttpResponse:
     except PortalError as exc:
         return _page(request, participant, error=exc.message, status=exc.form_status)
     answer = _("yes") if form.cleaned_data["answer"] == "yes" else _("no")
+    said = {"answer": answer, "title": question.request_title}
     messages.success(
         request,
-        _("Thank you: your answer “%(answer)s” about “%(title)s” is recorded.")
-        % {"answer": answer, "title": question.request_title},
+        _("Thank you: your answer “%(answer)s” for %(name)s about “%(title)s” is recorded.")
+        % {**said, "name": participant.user.get_short_name()}
+        if acting_proxy(request) is not None
+        else _("Thank you: your answer “%(answer)s” about “%(title)s” is recorded.") % said,
     )
     return redirect("consent:questions")
