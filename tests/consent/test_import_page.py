@@ -131,11 +131,16 @@ def test_import_page_rechecks_at_import_time(steward: User, sign_in: Any) -> Non
     assert AuditEvent.objects.filter(action="participant.import").count() == 1
 
 
-def test_import_page_without_a_file_is_refused(steward: User, sign_in: Any) -> None:
+def test_import_page_without_a_file_is_refused_with_the_error_summary(
+    steward: User, sign_in: Any
+) -> None:
     response = sign_in(steward).post(URL, {})
 
     assert response.status_code == 400
-    assert "This field is required." in response.content.decode()
+    page = response.content.decode()
+    summary = page.split('<div class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert "There is a problem: nothing was checked" in summary
+    assert '<a href="#id_file">CSV file: This field is required.</a>' in summary
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
