@@ -257,6 +257,10 @@ def seed_demo_consent(
             continue
         with transaction.atomic():
             _history(participant, number, plan, versions, steward, rng, done)
+    if not any(done.values()):
+        # A second `make run`: say so, rather than "0 consented".
+        stdout.write("Demo consent histories are already there.")
+        return done
     stdout.write(
         "Demo consent: {consented} consented ({changed} changed a choice, {proxies} children "
         "with a guardian); withdrawn: {no_contact} no further contact, {no_access} no further "
