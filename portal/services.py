@@ -3,7 +3,7 @@ tokens, single sign-on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -62,6 +62,8 @@ class UserActions:
     PASSWORD_RESET_REQUEST = "user.password_reset_request"  # noqa: S105 (an action name)
     PASSWORD_RESET = "user.password_reset"  # noqa: S105 (an action name)
     OTP_ENROLMENT_LINK = "user.otp_enrolment_link"
+    UPDATE = "user.update"
+    PASSWORD_SET = "user.password_set"  # noqa: S105 (an action name)
 
 
 def email_queue(*, to: str, template: str, context: dict[str, object], language: str = "") -> None:
@@ -328,6 +330,71 @@ def user_role_add(*, actor: User | None, user: User, role: Role) -> User:
         return _roles_write(
             actor=actor, user=user, roles=[*held, role], action=UserActions.ROLE_ADD
         )
+
+
+# What an operator may change on an account besides its roles (`user_roles_set`) and password
+# (`user_password_set`); the admin's change page writes through `user_update`.
+USER_DETAIL_FIELDS = (
+    "email",
+    "full_name",
+    "institution",
+    "is_active",
+    "email_verified",
+    "is_staff",
+    "is_superuser",
+)
+
+
+def user_update(*, actor: User, user: User, changes: Mapping[str, object]) -> User:
+    """An operator's change to an account's details: locked, audited with what changed, and a
+    deactivated account's API tokens end with it (for good, even if it is reactivated later).
+
+    Runs inside the caller's transaction when there is one (the admin's save)."""
+    unknown = sorted(set(changes) - set(USER_DETAIL_FIELDS))
+    if unknown:
+        raise AccountError(f"These are not account details: {', '.join(unknown)}.", code="invalid")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        wanted = dict(changes)
+        if "email" in wanted:
+            wanted["email"] = normalize_email(str(wanted["email"]))
+        changed = {name: value for name, value in wanted.items() if getattr(locked, name) != value}
+        if not changed:
+            return locked
+        if changed.get("email") and User.objects.filter(email=changed["email"]).exists():
+            raise AccountError(
+                f"An account with the email {changed['email']} already exists.", code="duplicate"
+            )
+        before = {name: getattr(locked, name) for name in changed}
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(changed))
+        audit_log(
+            actor=actor, action=UserActions.UPDATE, target=locked, before=before, after=changed
+        )
+        if changed.get("is_active") is False:
+            api_tokens_revoke_all(actor=actor, user=locked, reason="account deactivated")
+    return locked
+
+
+def user_password_set(*, actor: User, user: User, password: str | None) -> User:
+    """An operator sets an account's password (checked by the caller's form), or with None
+    turns password sign-in off. The account's API tokens stop working: they were issued
+    under the old password. Runs inside the caller's transaction when there is one."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if password is None:
+            locked.set_unusable_password()
+        else:
+            locked.set_password(password)
+        locked.save(update_fields=["password"])
+        audit_log(
+            actor=actor,
+            action=UserActions.PASSWORD_SET,
+            target=locked,
+            after={"usable": password is not None},
+        )
+    return locked
 
 
 def invitation_link(user: User) -> str:
