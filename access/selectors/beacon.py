@@ -48,6 +48,7 @@ from datasets.selectors import (
     variants_at,
     variants_in,
 )
+from portal.audit import state_version
 from portal.db import fetch_prepared
 from portal.models import AuditEvent
 from portal.selectors import ModelColumns
@@ -226,16 +227,12 @@ def carrier_sample_pks(index_id: int, carriers: bytes) -> list[int]:
     return [columns[i] for i in bitmap_members(carriers)]
 
 
-def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
+def _answer_sequence(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope) -> None:
+    """A boolean answer: is any carrier countable? Asked of PostgreSQL, which stops at the
+    first one (no version to read, nothing cached)."""
     compiled = _compiled(scope)
     for row in rows:
-        pks = carrier_sample_pks(row.index_id, row.carriers)
-        if full:
-            counted = compiled.counted(pks)
-            if counted:
-                answer.variants.append(row)
-                answer.carriers.update(counted)
-        elif _any_counted(compiled, pks):
+        if _any_counted(compiled, carrier_sample_pks(row.index_id, row.carriers)):
             answer.variants.append(row)
 
 
@@ -259,21 +256,11 @@ class _CompiledFilter:
         self.exists_sql = f"SELECT EXISTS ({exists_sql})"
         self.exists_params = list(params)
         self.exists_slot = self.exists_params.index([self._MARKER])
-        counted_sql, params = query.values_list("pk", "participant_id").query.sql_with_params()
-        self.counted_sql = counted_sql
-        self.counted_params = list(params)
-        self.counted_slot = self.counted_params.index([self._MARKER])
 
     def exists(self, pks: list[int]) -> bool:
         params = self.exists_params.copy()
         params[self.exists_slot] = pks
         return bool(fetch_prepared(self.exists_sql, params)[0][0])
-
-    def counted(self, pks: list[int]) -> dict[int, int]:
-        """Sample pk -> participant id of the countable carriers."""
-        params = self.counted_params.copy()
-        params[self.counted_slot] = pks
-        return dict(fetch_prepared(self.counted_sql, params))
 
 
 class _OrmFilter:
@@ -284,10 +271,6 @@ class _OrmFilter:
 
     def exists(self, pks: list[int]) -> bool:
         return Sample.objects.filter(self.sample_q, pk__in_array=pks).exists()
-
-    def counted(self, pks: list[int]) -> dict[int, int]:
-        rows = Sample.objects.filter(self.sample_q, pk__in_array=pks)
-        return dict(rows.values_list("pk", "participant_id"))
 
 
 # Compiled filters by scope key. The SQL holds no consent data, so an entry is never stale;
@@ -320,28 +303,67 @@ def _any_counted(compiled: _CompiledFilter | _OrmFilter, pks: list[int]) -> bool
     return False
 
 
-def _answer_range(answer: DatasetAnswer, rows: list[FoundVariant], scope: Scope, *, full: bool):
-    columns = _columns(answer.file.index_id)
-    # Everyone countable in the dataset, once: a 1 Mb range may hold hundreds of alleles.
+@dataclass(frozen=True)
+class _Countable:
+    """Who a scope may count in one indexed file: the file's columns as a bitmap, and each
+    column's participant (None when unlinked)."""
+
+    columns: int
+    participants: tuple[int | None, ...]
+
+
+# (database, scope key, index) -> (state version, countable columns). One entry per purpose
+# and file, replaced when the version moves; the bound only limits memory.
+_COUNTABLE: dict[tuple[str, Hashable, int], tuple[str, _Countable]] = {}
+_COUNTABLE_MAX = 1024
+
+
+def _countable(scope: Scope, file: IndexedFile, version: str) -> _Countable:
+    """Everyone `scope` may count in the file, cached under `portal.audit.state_version`:
+    every change it depends on (a consent, an answer to a question, a link, a community's
+    decision) is audited as a state change and moves the version, while beacon queries,
+    audited as reads, leave it. `version` must be read before this runs (see
+    `state_version_sql`): the rows read here are then at least as new as the version says,
+    so nothing older than it is ever cached under it."""
+    key = (connection.alias, scope.key, file.index_id)
+    cached = _COUNTABLE.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     counted = dict(
-        Sample.objects.filter(scope.sample_q, dataset_id=answer.file.dataset_id).values_list(
+        Sample.objects.filter(scope.sample_q, dataset_id=file.dataset_id).values_list(
             "pk", "participant_id"
         )
     )
-    position = {pk: i for i, pk in enumerate(columns)}
-    allowed = 0
-    for pk in counted:
-        if pk in position:
-            allowed |= 1 << position[pk]
+    columns = 0
+    participants = []
+    for i, pk in enumerate(_columns(file.index_id)):
+        if pk in counted:
+            columns |= 1 << i
+        participants.append(counted.get(pk))
+    found = _Countable(columns, tuple(participants))
+    if len(_COUNTABLE) >= _COUNTABLE_MAX:
+        _COUNTABLE.clear()
+    _COUNTABLE[key] = (version, found)
+    return found
+
+
+def _answer_by_bitmap(
+    answer: DatasetAnswer, rows: list[FoundVariant], countable: _Countable, *, full: bool
+) -> None:
+    """Counts, records and ranges: each allele's carriers ANDed with the countable columns."""
     carried = 0
     for row in rows:
-        hit = int.from_bytes(row.carriers, "little") & allowed
+        hit = int.from_bytes(row.carriers, "little") & countable.columns
         if hit:
             answer.variants.append(row)
             carried |= hit
     if full and carried:
-        members = bitmap_members(carried.to_bytes((len(columns) + 7) // 8, "little"))
-        answer.carriers.update({columns[i]: counted[columns[i]] for i in members})
+        columns = _columns(answer.file.index_id)
+        width = (len(columns) + 7) // 8
+        for i in bitmap_members(carried.to_bytes(width, "little")):
+            participant = countable.participants[i]
+            if participant is not None:
+                answer.carriers[columns[i]] = participant
 
 
 @dataclass(frozen=True)
@@ -459,15 +481,18 @@ def beacon_answer(query: Query, user: Any) -> Answer:
         files[file.index_id] = file
         grouped[file.index_id].append(row)
     full = query.granularity != "boolean"
+    # Read before anything it versions (see _countable); a boolean allele query needs none.
+    version = state_version() if full or not query.is_sequence else ""
     answers = []
     for index_id, rows in grouped.items():
         file = files[index_id]
         scope_of = scopes.of(file.dataset_id)
         answer = DatasetAnswer(file=file, tier=scope_of.tier)
-        if query.is_sequence:
-            _answer_sequence(answer, rows, scope_of, full=full)
+        if query.is_sequence and not full:
+            _answer_sequence(answer, rows, scope_of)
         else:
-            _answer_range(answer, rows, scope_of, full=full)
+            countable = _countable(scope_of, file, version)
+            _answer_by_bitmap(answer, rows, countable, full=full)
         answers.append(answer)
     return Answer(query, scopes.default.tier, answers, rare, len(found))
 
