@@ -149,7 +149,7 @@ class Command(ExampleCommand):
         )
 
     def _sign_ins(self) -> list[str]:
-        rows = [(Role(role).label, f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
+        rows = [(str(Role(role).label), f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
         rows.append(("Participant", f"participant001@{DEMO_DOMAIN} … participant200@{DEMO_DOMAIN}"))
         return [f"Demo sign-ins (password for all: {DEMO_PASSWORD}):"] + [
             f"  {label:<14} {email}" for label, email in rows
