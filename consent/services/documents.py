@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from consent.languages import participant_language, person_language
 from consent.models import (
+    USE_WITHDRAWN,
     Answer,
     ChoiceMeaning,
     ComprehensionQuestion,
     ConsentChoice,
     ConsentDocument,
     ConsentSection,
-    ConsentStatus,
     ConsentVersion,
     CurrentConsent,
     ParticipantProxy,
@@ -261,7 +261,8 @@ def reconsent_notify_batch(*, version: ConsentVersion, after_participant_id: int
             participant_id__gt=after_participant_id,
         )
         .exclude(version=version)
-        .exclude(status=ConsentStatus.NO_USE)
+        # Withdrawn from use: nothing is asked of them again (a suspended consent is asked).
+        .exclude(status=USE_WITHDRAWN)
         .select_related("participant__user")
         .order_by("participant_id")[:size]
     )
