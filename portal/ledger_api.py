@@ -80,6 +80,9 @@ class LedgerInclusionProofApi(APIView):
             help_text="The signed checkpoint (c2sp.org/tlog-checkpoint)"
         )
 
+        class Meta:
+            ref_name = "LedgerInclusionProof"
+
     @extend_schema(
         parameters=[InputSerializer],
         responses={200: OutputSerializer, 404: _NOT_FOUND, 409: _DAMAGED},
@@ -122,6 +125,9 @@ class LedgerConsistencyProofApi(APIView):
         second_root_hash = _hex_hash()
         first_checkpoint = serializers.CharField()
         second_checkpoint = serializers.CharField()
+
+        class Meta:
+            ref_name = "LedgerConsistencyProof"
 
     @extend_schema(
         parameters=[InputSerializer],
