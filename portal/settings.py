@@ -73,6 +73,17 @@ if CUSTODIAN_LEDGER_KEY:
             f"CUSTODIAN_LEDGER_KEY is malformed ({exc}): make one with manage.py ledger_key_new"
         ) from None
 CUSTODIAN_LEDGER_ORIGIN = CUSTODIAN_LEDGER_ORIGIN or "custodian/audit-ledger"
+# Witnesses that get each new checkpoint, so a copy lives outside the operator's control:
+# HTTPS add-checkpoint URLs (c2sp.org/tlog-witness) and/or email addresses, comma-separated.
+# Email gets at most one checkpoint every CUSTODIAN_LEDGER_WITNESS_EMAIL_SECONDS; a witness
+# whose push failed (after its retries) is tried again after ..._RETRY_SECONDS.
+CUSTODIAN_LEDGER_WITNESSES = env_list("CUSTODIAN_LEDGER_WITNESSES")
+CUSTODIAN_LEDGER_WITNESS_EMAIL_SECONDS = int(
+    env("CUSTODIAN_LEDGER_WITNESS_EMAIL_SECONDS", "3600") or 3600
+)
+CUSTODIAN_LEDGER_WITNESS_RETRY_SECONDS = int(
+    env("CUSTODIAN_LEDGER_WITNESS_RETRY_SECONDS", "300") or 300
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -64,5 +64,31 @@ def password_reset_request_task(*, email: str, request_id: str = "") -> None:
 @shared_task(soft_time_limit=60, time_limit=90, ignore_result=True)
 def seal_ledger_task() -> None:
     from portal.ledger import ledger_seal
+    from portal.proofs import ledger_nodes_extend
+    from portal.witnesses import witness_pushes_queue
 
     ledger_seal()
+    # Afterwards, outside the seal's transaction: the subtree hashes proofs are built from,
+    # and the checkpoint's copies for the witnesses (each push a task of its own).
+    ledger_nodes_extend()
+    witness_pushes_queue()
+
+
+# One push of one checkpoint to one witness. A network failure or a 5xx is retried with
+# backoff (about 5 s, 10 s, 20 s, 40 s, 80 s); the last failure leaves the push FAILED.
+@shared_task(
+    bind=True,
+    soft_time_limit=60,
+    time_limit=90,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def push_checkpoint_task(self: Any, push_id: int) -> None:
+    from portal.witnesses import WitnessUnreachableError, witness_push
+
+    try:
+        witness_push(push_id=push_id, final=self.request.retries >= self.max_retries)
+    except WitnessUnreachableError as exc:
+        raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
