@@ -19,7 +19,7 @@ from django.contrib.auth.forms import (
 from django.http import HttpRequest, HttpResponse
 
 from portal.exceptions import PortalError
-from portal.models import ROLE_PRIORITY, ApiToken, AuditEvent, Role, User
+from portal.models import ROLE_PRIORITY, ApiToken, AuditEvent, LedgerWitnessPush, Role, User
 from portal.services import (
     USER_DETAIL_FIELDS,
     user_create,
@@ -147,6 +147,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ("scope",)
     search_fields = ("user__email", "name", "prefix")
     exclude = ("digest", "password_stamp")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(LedgerWitnessPush)
+class LedgerWitnessPushAdmin(admin.ModelAdmin):
+    """Read-only: the push tasks write these; operators see which witness keeps failing."""
+
+    list_display = ("witness", "checkpoint", "status", "attempts", "updated_at", "last_error")
+    list_filter = ("status", "witness")
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

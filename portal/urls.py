@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import i18n, ledger_api, views
+from portal import i18n, ledger_api, ledger_views, views
 
 portal_patterns = (
     [
@@ -50,6 +50,7 @@ urlpatterns = [
         ledger_api.LedgerInclusionProofApi.as_view(),
         name="ledger_inclusion_proof",
     ),
+    path("ledger/witnesses/", ledger_views.ledger_witnesses, name="ledger_witnesses"),
     path(
         "ledger/proof/consistency",
         ledger_api.LedgerConsistencyProofApi.as_view(),

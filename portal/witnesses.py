@@ -257,3 +257,32 @@ def witness_push(*, push_id: int, final: bool) -> None:
         )
     if retry is not None:
         raise retry
+
+
+@dataclass(frozen=True)
+class WitnessState:
+    target: str
+    configured: bool
+    last: LedgerWitnessPush | None
+    delivered: LedgerWitnessPush | None
+
+
+def witness_states() -> list[WitnessState]:
+    """Each configured witness (and any that was once pushed to): its latest push, and the
+    latest checkpoint it took, for the stewards' page."""
+    configured = [w.target for w in witnesses_configured()]
+    pushed = set(LedgerWitnessPush.objects.values_list("witness", flat=True).distinct())
+    states = []
+    for target in [*configured, *sorted(pushed - set(configured))]:
+        pushes = LedgerWitnessPush.objects.filter(witness=target).select_related("checkpoint")
+        states.append(
+            WitnessState(
+                target,
+                target in configured,
+                pushes.order_by("-checkpoint__tree_size").first(),
+                pushes.filter(status=WitnessPushStatus.DELIVERED)
+                .order_by("-checkpoint__tree_size")
+                .first(),
+            )
+        )
+    return states

@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from portal.audit import audit_log
 from portal.celery import app as celery_app
 from portal.ledger import ledger_verifier
-from portal.models import LedgerCheckpoint, LedgerWitnessPush, WitnessPushStatus
+from portal.models import LedgerCheckpoint, LedgerWitnessPush, User, WitnessPushStatus
 from portal.signed_note import checkpoint_open
 from portal.tasks import seal_ledger_task
 from portal.witnesses import WitnessError, witness_parse
+from tests.conftest import signed_in_client
 from tests.portal import rfc9162
 
 
@@ -265,3 +267,26 @@ def test_other_witness_targets_are_refused_in_words(target: str, message: str) -
         witness_parse(target)
 
     assert str(refused.value) == message
+
+
+def test_stewards_see_each_witness_and_its_last_error(
+    db: None, witness: FakeWitness, seal: Any, steward: User, settings: Any
+) -> None:
+    _grow(2)
+    seal()
+    settings.CUSTODIAN_LEDGER_WITNESSES = [witness.url, "http://127.0.0.1:9/add-checkpoint"]
+    _grow(1)
+    seal()
+
+    html = signed_in_client(steward).get("/ledger/witnesses/").content.decode()
+
+    assert "Latest checkpoint: <strong>3</strong> entries" in html
+    assert f'<td class="hash">{witness.url}</td>' in html
+    assert "Delivered: 3 entries, 1 attempt," in html
+    assert "Failed: 3 entries, 6 attempts," in html
+    assert "http://127.0.0.1:9/add-checkpoint could not be reached" in html
+
+
+def test_witness_page_is_for_stewards_only(db: None, participant: User) -> None:
+    assert Client().get("/ledger/witnesses/").status_code == 302
+    assert signed_in_client(participant).get("/ledger/witnesses/").status_code == 403
