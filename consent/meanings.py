@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from django.db.models import Q
 
@@ -111,6 +112,6 @@ def prefixed(q: Q, prefix: str) -> Q:
         if isinstance(child, Q):
             rebuilt.children.append(prefixed(child, prefix))
         else:
-            key, value = child
+            key, value = cast(tuple[str, object], child)
             rebuilt.children.append((f"{prefix}{key}", value))
     return rebuilt

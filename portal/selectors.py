@@ -86,14 +86,29 @@ def _token_lookup() -> tuple[str, ModelColumns, ModelColumns]:
     return sql, token, user
 
 
+def _prepared_rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a query that runs on nearly every API request, as a prepared statement where
+    the database is PostgreSQL: planned once per connection instead of per request (the
+    planning cost the database more than running it; docs/benchmarks.md, DRS section).
+    Django's cursors bind parameters on the client side, which cannot prepare."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
 def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
     """The tokens whose secret starts with `prefix`, each with its owner loaded and
     `state_version` (`portal.audit.state_version`) as the token was read, for views that
     cache answers under it (DRS, htsget) to skip reading it again."""
     sql, token_columns, user_columns = _token_lookup()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix])
-        rows = cursor.fetchall()
+    rows = _prepared_rows(sql, [prefix])
     tokens = []
     split = len(token_columns.names)
     for row in rows:

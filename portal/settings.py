@@ -116,6 +116,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GA4GH requests with an API token and no session take CUSTODIAN_STATELESS_MIDDLEWARE.
+    "portal.stateless.StatelessApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
@@ -140,6 +142,16 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that a locked-out sign-in is answered after authentication ran.
     "axes.middleware.AxesMiddleware",
+]
+# What a GA4GH request with an API token and no session cookie passes through (see
+# portal/stateless.py): the layers of MIDDLEWARE that can change its answer or headers.
+CUSTODIAN_STATELESS_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "portal.stateless.ApiHeadersMiddleware",
+    "portal.middleware.RequestIdMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "portal.middleware.BadInputMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -168,6 +180,14 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL") or ""
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Lets the few queries that ask (portal/selectors.py `_prepared_rows`) be planned
+        # once per connection; Django's own cursors bind on the client and never prepare.
+        # CUSTODIAN_DB_PREPARE=0 behind a pooler in transaction mode, which cannot keep
+        # prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            5 if env_bool("CUSTODIAN_DB_PREPARE", True) else None
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

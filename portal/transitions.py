@@ -26,7 +26,8 @@ class StateTable(dict[S, frozenset[S]]):
         super().__init__(moves)
         reachable = set().union(*moves.values())
         if reachable != set(actions):
-            raise ValueError(f"Action names for {sorted(actions)}, moves to {sorted(reachable)}.")
+            named, moves_to = sorted(map(str, actions)), sorted(map(str, reachable))
+            raise ValueError(f"Action names for {named}, moves to {moves_to}.")
         self.actions: dict[S, str] = dict(actions)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 from access.transitions import DELIVERY_TRANSITIONS, OFFICIAL_TRANSITIONS, REQUEST_TRANSITIONS
 from consent.models import RecordKind
 from consent.services.actions import RECORD_ACTIONS
 from consent.transitions import QUESTION_TRANSITIONS, VERSION_TRANSITIONS
 from datasets.transitions import DATASET_TRANSITIONS, FILE_TRANSITIONS, VARIANT_INDEX_TRANSITIONS
+from portal.transitions import StateTable
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("portal", "consent", "datasets", "access")
@@ -50,7 +52,7 @@ STORED = {
 
 
 def test_transition_and_record_action_names_keep_their_stored_values() -> None:
-    tables = {
+    tables: dict[str, StateTable[Any]] = {
         "consentversion": VERSION_TRANSITIONS,
         "consentquestion": QUESTION_TRANSITIONS,
         "dataset": DATASET_TRANSITIONS,
