@@ -42,14 +42,24 @@ def posted_answers(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _answer_label(
-    answer: str, *, previous: str = "", recommended: str = "", guardian: str = ""
+    answer: str,
+    *,
+    previous: str = "",
+    recommended: str = "",
+    guardian: str = "",
+    child: str = "",
 ) -> str:
     """An answer's label, marked when it was the participant's previous answer, the answer
     a guardian gave for them, or the study's recommendation: said in words, never by
     preselecting it."""
     marks = []
     if answer == previous:
-        marks.append(_("(your previous answer)"))
+        # A guardian is shown the child's previous answer as the child's.
+        marks.append(
+            _("(%(name)s's previous answer)") % {"name": child}
+            if child
+            else _("(your previous answer)")
+        )
     if answer == guardian:
         marks.append(_("(your guardian's choice)"))
     if answer == recommended:
@@ -70,6 +80,7 @@ def _answer_field(
     previous: str = "",
     recommended: str = "",
     guardian: str = "",
+    child: str = "",
 ) -> forms.CharField:
     # A CharField, not a ChoiceField: a disallowed answer must reach the service's check.
     return forms.CharField(
@@ -79,7 +90,16 @@ def _answer_field(
         help_text=choice.explanation,
         widget=forms.RadioSelect(
             choices=[
-                (a, _answer_label(a, previous=previous, recommended=recommended, guardian=guardian))
+                (
+                    a,
+                    _answer_label(
+                        a,
+                        previous=previous,
+                        recommended=recommended,
+                        guardian=guardian,
+                        child=child,
+                    ),
+                )
                 for a in choice.allowed_answers
                 if a in Answer.values
             ]
@@ -126,6 +146,7 @@ class ChoicesForm(forms.Form):
         *args: Any,
         previous: Mapping[str, str] | None = None,
         guardian: Mapping[str, str] | None = None,
+        child: str = "",
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -136,6 +157,7 @@ class ChoicesForm(forms.Form):
                 previous=(previous or {}).get(choice.key, ""),
                 recommended=choice.recommended_answer,
                 guardian=(guardian or {}).get(choice.key, ""),
+                child=child,
             )
 
 

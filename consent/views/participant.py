@@ -240,8 +240,14 @@ def journey_choices(request: HttpRequest) -> HttpResponse:
     choices = list(journey.version.choices.all())
     previous = journey.previous_answers()
     guardian = journey.guardian_answers()
+    proxy = acting_proxy(request)
     form = ChoicesForm(
-        choices, journey.initial_answers(), posted(request), previous=previous, guardian=guardian
+        choices,
+        journey.initial_answers(),
+        posted(request),
+        previous=previous,
+        guardian=guardian,
+        child=journey.participant.user.get_short_name() if proxy is not None else "",
     )
     if request.method == "POST" and form.is_valid():
         answers = posted_answers(request.POST)

@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from consent.models import ConsentVersion, Participant
+from consent.services import consent_version_publish
 from portal.models import User
 from tests.conftest import signed_in_client
-from tests.consent.conftest import ALL_YES
+from tests.consent.conftest import ALL_YES, CHOICES, make_version
 
 # Words meant for the participant themselves; none may reach a guardian acting for Pat.
 # (The consent form's own questions say "your data": they are the study's text.)
@@ -28,6 +29,7 @@ NOT_FOR_A_GUARDIAN = [
     "Keep my consent",
     "Back to my consent",
     "How far do you want to withdraw?",
+    "your previous answer",
 ]
 
 
@@ -140,3 +142,28 @@ def test_a_guardians_withdrawal_and_its_refusals_name_the_child(
     ) in _text(again)
     assert "Pat is withdrawn from the study, so you cannot give consent again here." in start
     _for_a_guardian(start)
+
+
+def test_a_guardians_reconsent_marks_the_childs_previous_answers_as_the_childs(
+    acting: Client, version: ConsentVersion, steward: User
+) -> None:
+    _sign_first_consent(acting, version)
+    storage = {
+        "key": "storage",
+        "question": "May we keep your sample?",
+        "meaning": "sample_storage",
+        "allowed_answers": ["yes", "no"],
+    }
+    newer = make_version(steward, number=2, document=version.document, choices=[*CHOICES, storage])
+    consent_version_publish(actor=steward, version=newer)
+    acting.get("/consent/form/")
+    acting.post("/consent/form/questions/", {"q1": "0"})
+
+    page = _text(acting.get("/consent/form/choices/"))
+
+    assert page.count("(Pat's previous answer)") == 6
+    assert (
+        "Pat's answers to the questions asked before are selected and marked “Pat's previous "
+        "answer”: check each one."
+    ) in page
+    _for_a_guardian(page)
