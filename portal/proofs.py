@@ -223,6 +223,22 @@ class InclusionProof:
         }
 
 
+def _leaf_of_entry(entry_id: int) -> LedgerLeaf:
+    leaf = LedgerLeaf.objects.filter(event_id=entry_id).first()
+    if leaf is not None:
+        return leaf
+    if AuditEvent.objects.filter(pk=entry_id).exists():
+        raise NotFoundError(f"Entry #{entry_id} is not sealed yet; ask again in a few seconds.")
+    raise NotFoundError(f"There is no audit entry #{entry_id}.")
+
+
+def _leaf_at(leaf_index: int) -> LedgerLeaf:
+    leaf = LedgerLeaf.objects.filter(leaf_index=leaf_index).first()
+    if leaf is None:
+        raise NotFoundError(f"There is no leaf {leaf_index} in the log.")
+    return leaf
+
+
 def inclusion_proof_get(
     *, entry_id: int | None = None, leaf_index: int | None = None, tree_size: int | None = None
 ) -> InclusionProof:
@@ -230,18 +246,7 @@ def inclusion_proof_get(
     latest); refusals say in words what was wrong."""
     if (entry_id is None) == (leaf_index is None):
         raise ProofRequestError("Give either an entry id or a leaf index, not both.")
-    if entry_id is not None:
-        leaf = LedgerLeaf.objects.filter(event_id=entry_id).first()
-        if leaf is None:
-            if AuditEvent.objects.filter(pk=entry_id).exists():
-                raise NotFoundError(
-                    f"Entry #{entry_id} is not sealed yet; ask again in a few seconds."
-                )
-            raise NotFoundError(f"There is no audit entry #{entry_id}.")
-    else:
-        leaf = LedgerLeaf.objects.filter(leaf_index=leaf_index).first()
-        if leaf is None:
-            raise NotFoundError(f"There is no leaf {leaf_index} in the log.")
+    leaf = _leaf_of_entry(entry_id) if entry_id is not None else _leaf_at(leaf_index or 0)
     checkpoint = _checkpoint(tree_size, "tree_size")
     if leaf.leaf_index >= checkpoint.tree_size:
         raise ProofRequestError(

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -134,7 +135,7 @@ def witness_pushes_queue() -> list[LedgerWitnessPush]:
                     checkpoint=latest, witness=witness.target
                 )
             queued.append(push)
-            transaction.on_commit(lambda pk=push.pk: push_checkpoint_task.delay(pk))
+            transaction.on_commit(partial(push_checkpoint_task.delay, push.pk))
     return queued
 
 
