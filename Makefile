@@ -20,7 +20,6 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "custodian: cannot create a virtual environment: install python3-venv (apt-get install python3-venv)"; exit 2; }
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	@touch $(STAMP)
 
@@ -60,7 +59,6 @@ run: export EMAIL_FILE_PATH := $(VAR)/demo-mail.txt
 run: $(STAMP) $(CATALOGUES) $(VAR)/secret_key $(VAR)/static/.collected
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo --sign-ins-file $(VAR)/sign-ins.txt
-	$(PY) manage.py preflight
 	@bash scripts/run-demo $(VENV) $(VAR) $(HOST) $(PORT) $(DOWNLOAD_PORT)
 
 $(VAR)/secret_key:
