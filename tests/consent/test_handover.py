@@ -329,3 +329,38 @@ def test_the_whole_form_after_coming_of_age_shows_guardian_answers_unselected(
     assert "(your previous answer)" not in page
     assert page.count("(your guardian&#x27;s choice)") == 6
     assert "Your guardian chose for you until you came of age." in page
+
+
+def test_handover_emails_are_in_each_readers_language(
+    child: Participant,
+    guardian: User,
+    version: ConsentVersion,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    guardian.language = "cy"
+    guardian.save(update_fields=["language"])
+    consent_record(
+        actor=guardian,
+        participant=child,
+        version=version,
+        answers=ALL_YES,
+        signature="Gwen Guardian",
+        channel=Channel.WEB,
+        expected_sequence=0,
+        proxy=guardian,
+        receipt=False,
+    )
+    child.date_of_birth = born_years_ago(18)
+    child.save(update_fields=["date_of_birth"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        proxy_majority_handover(participant=child)
+
+    sent = {m.to[0]: m for m in mail.outbox}
+    welsh = sent["guardian@example.org"]
+    assert welsh.subject == "Mae eich awdurdod i weithredu ar ran Pat Participant wedi dod i ben"
+    assert "Helo Gwen Guardian," in welsh.body
+    assert "ni allwch bellach weld na newid cydsyniad Pat" in welsh.body
+    assert sent["participant@example.org"].subject == (
+        "You can now decide about your study data yourself"
+    )
