@@ -118,3 +118,18 @@ def test_verify_page_and_its_verdicts_are_in_welsh(
     assert 'Cyhoeddir yr un pwynt gwirio ac allwedd yn <a href="/ledger/checkpoint">' in html
     for english in ("What your browser checked", "not checked yet", "Warning:", "Verified."):
         assert english not in html, english
+
+
+def test_history_on_the_consent_page_links_to_each_records_check(
+    db: None, participant: User, steward: User
+) -> None:
+    record = _record(participant, steward)
+    client = signed_in_client(participant)
+
+    english = client.get("/consent/").content.decode()
+    client.cookies["custodian_language"] = "cy"
+    welsh = client.get("/consent/").content.decode()
+
+    link = f'<a href="/consent/receipts/{record.pk}/verify/">'
+    assert f'{link}Check<span class="visually-hidden"> record 1 yourself</span></a>' in english
+    assert f'{link}Gwirio<span class="visually-hidden"> cofnod 1 eich hun</span></a>' in welsh
