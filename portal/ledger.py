@@ -76,9 +76,12 @@ def ledger_verifier() -> Verifier:
     return ledger_signer().verifier
 
 
-def leaf_data(event: AuditEvent) -> bytes:
-    """The bytes a leaf commits to: the entry's id and content, as canonical JSON."""
-    return canonical_json({"id": event.pk, **_payload(event)}).encode("utf-8")
+def leaf_data(event: Any) -> bytes:
+    """The bytes a leaf commits to: the entry's id and content, as canonical JSON.
+
+    `event` is an AuditEvent, or a row with the same field names (the verifier reads rows:
+    a million model instances cost more than hashing them)."""
+    return canonical_json({"id": event.id, **_payload(event)}).encode("utf-8")
 
 
 def _sequence_position() -> int:
@@ -254,8 +257,29 @@ class TreeReport:
     entry_id: int | None = None
 
 
-def _leaves_in_order() -> Iterator[LedgerLeaf]:
-    return LedgerLeaf.objects.select_related("event").order_by("leaf_index").iterator(2000)
+def _leaves_in_order() -> Iterator[Any]:
+    """Each sealed entry's fields (as leaf_data reads them), leaf index and leaf hash, in
+    leaf order."""
+    return (
+        AuditEvent.objects.filter(ledger_leaf__isnull=False)
+        .order_by("ledger_leaf__leaf_index")
+        .values_list(
+            "id",
+            "occurred_at",
+            "actor_id",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "request_id",
+            "ledger_leaf__leaf_index",
+            "ledger_leaf__leaf_hash",
+            named=True,
+        )
+        .iterator(chunk_size=5000)
+    )
 
 
 def checkpoints_signed_here(verifier: Verifier) -> list[Checkpoint]:
@@ -288,25 +312,29 @@ def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport
     for checkpoint in wanted.values():
         if checkpoint.size == 0 and checkpoint.root_hash != merkle.EMPTY_ROOT:
             return TreeReport(0, merkle.EMPTY_ROOT, "the empty tree has another root")
-    for leaf in _leaves_in_order():
-        if leaf.leaf_index != size:
+    for row in _leaves_in_order():
+        index, leaf_hash, entry_id = (
+            row.ledger_leaf__leaf_index,
+            row.ledger_leaf__leaf_hash,
+            row.id,
+        )
+        if index != size:
             return TreeReport(
                 size,
                 merkle.frontier_root(frontier),
-                f"leaf {size} is missing (the next leaf, {leaf.leaf_index}, holds entry "
-                f"#{leaf.event_id})",
-                leaf.event_id,
+                f"leaf {size} is missing (the next leaf, {index}, holds entry #{entry_id})",
+                entry_id,
             )
         if size == matched:
-            first_after_match = leaf.event_id
-        expected = merkle.leaf_hash(leaf_data(leaf.event))
-        if expected.hex() != leaf.leaf_hash:
+            first_after_match = entry_id
+        expected = merkle.leaf_hash(leaf_data(row))
+        if expected.hex() != leaf_hash:
             return TreeReport(
                 size,
                 merkle.frontier_root(frontier),
-                f"entry #{leaf.event_id} (leaf {size}) does not match its leaf hash: "
+                f"entry #{entry_id} (leaf {size}) does not match its leaf hash: "
                 "its content was edited",
-                leaf.event_id,
+                entry_id,
             )
         frontier = merkle.frontier_append(frontier, size, expected)
         size += 1
@@ -316,11 +344,11 @@ def ledger_tree_verify(*, earlier: list[Checkpoint] | None = None) -> TreeReport
             matched = size
             continue
         if matched == size - 1:
-            where = f"entry #{leaf.event_id} (leaf {size - 1}) is the first that differs"
+            where = f"entry #{entry_id} (leaf {size - 1}) is the first that differs"
         else:
             where = (
                 f"the first entry that differs is one of leaves {matched} to {size - 1} "
-                f"(entries #{first_after_match} to #{leaf.event_id})"
+                f"(entries #{first_after_match} to #{entry_id})"
             )
         return TreeReport(
             size,
