@@ -131,7 +131,7 @@ def _writer_process(
     from django.db import connections
 
     import consent.services.records as records
-    from consent.models import ConsentVersion, Participant
+    from consent.models import Channel, ConsentVersion, Participant
     from portal.models import User
 
     if not audit:
@@ -152,7 +152,7 @@ def _writer_process(
                 version=version,
                 answers=answers,
                 signature=actor.full_name,
-                channel="api",
+                channel=Channel.API,
                 expected_sequence=sequence,
                 receipt=False,
             )
