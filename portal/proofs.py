@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 
 from portal import merkle
 from portal.exceptions import NotFoundError, PortalError
-from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, LedgerNode
+from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, LedgerNode, LedgerState
 
 # Leaves read per round while extending the kept nodes (memory stays bounded).
 EXTEND_BATCH = 20000
@@ -93,7 +93,8 @@ def ledger_nodes_extend(*, tree_size: int | None = None) -> int:
        `merkle.frontier_append` does, keeping each merged node.
     """
     if tree_size is None:
-        tree_size = LedgerLeaf.objects.count()
+        # The sealer's own count: counting the leaves would read the whole index.
+        tree_size = LedgerState.objects.values_list("tree_size", flat=True).first() or 0
     covered = _nodes_covered()
     if covered >= tree_size - 1:
         return covered
