@@ -450,34 +450,62 @@ def _found(rows: QuerySet[Variant]) -> list[tuple[IndexedFile, FoundVariant]]:
     return found
 
 
-# The sequence query's lookup, written out: the ORM's compiling of this four-table join cost
-# as much as PostgreSQL's answer (benchmarks/bench_beacon.py), and prepared (planned once per
-# connection). Same filters as VariantScope.
-_ALLELE_SQL = f"""
+# The beacon's lookups, written out: the ORM's compiling of this four-table join cost as much
+# as PostgreSQL's answer to an allele query, and building a dict per row most of a 1 Mb
+# range's time (benchmarks/bench_beacon.py); prepared, so planned once per connection. Same
+# filters as VariantScope.
+_LOOKUP_SQL = f"""
 SELECT v.index_id, v.chrom, v.position, v.ref, v.alt, v.kind, v.carrier_count, v.carriers,
        f.dataset_id, d.accession, d.title, i.assembly
 FROM {Variant._meta.db_table} v
 JOIN {VariantIndex._meta.db_table} i ON i.id = v.index_id
 JOIN {DataFile._meta.db_table} f ON f.id = i.file_id
 JOIN {Dataset._meta.db_table} d ON d.id = f.dataset_id
-WHERE v.chrom = %s AND v.position = %s AND v.ref = %s AND v.alt = %s
-  AND i.status = %s AND i.assembly = %s AND d.status = %s
-ORDER BY v.index_id
+WHERE i.status = %s AND i.assembly = %s AND d.status = %s AND v.chrom = %s AND {{where}}
+ORDER BY {{order}}
 """  # noqa: S608 - table names from the models; every value is a parameter
+_ALLELE_WHERE = "v.position = %s AND v.ref = %s AND v.alt = %s"
+_RANGE_WHERE = "v.position BETWEEN %s AND %s"
 
 
-def _allele(scope: VariantScope, chrom: str, position: int, ref: str, alt: str) -> list[Any]:
-    params: list[Any] = [chrom, position, ref, alt]
-    params += [VariantIndexStatus.READY.value, scope.assembly, DatasetStatus.RELEASED.value]
-    rows = fetch_prepared(_ALLELE_SQL, params)
+@functools.cache
+def _lookup_sql(where: str, order: str, kinds: int, datasets: int) -> str:
+    if kinds:
+        where += f" AND v.kind IN ({', '.join(['%s'] * kinds)})"
+    if datasets:
+        where += f" AND f.dataset_id IN ({', '.join(['%s'] * datasets)})"
+    return _LOOKUP_SQL.format(where=where, order=order)
+
+
+def _lookup(
+    scope: VariantScope,
+    chrom: str,
+    where: str,
+    values: list[Any],
+    order: str,
+    kinds: frozenset[str] | None = None,
+) -> list[tuple[IndexedFile, FoundVariant]]:
+    params: list[Any] = [VariantIndexStatus.READY.value, scope.assembly]
+    params += [DatasetStatus.RELEASED.value, chrom, *values]
+    params += sorted(kinds or ())
+    params += sorted(scope.dataset_ids or ())
+    if (scope.dataset_ids is not None and not scope.dataset_ids) or (
+        kinds is not None and not kinds
+    ):
+        return []  # no dataset, or no kind of variant, is asked about
+    sql = _lookup_sql(where, order, len(kinds or ()), len(scope.dataset_ids or ()))
+    files: dict[int, IndexedFile] = {}
     found = []
-    for row in rows:
-        index_id, chrom_, position_, ref_, alt_, kind, count, carriers = row[:8]
-        dataset_id, accession, title, assembly = row[8:]
-        samples, contigs = _index_shape(index_id)
-        file = IndexedFile(index_id, dataset_id, accession, title, assembly, samples, contigs)
+    for row in fetch_prepared(sql, params, binary=True):
+        index_id, chrom_, position, ref, alt, kind, count, carriers = row[:8]
+        file = files.get(index_id)
+        if file is None:
+            dataset_id, accession, title, assembly = row[8:]
+            samples, contigs = _index_shape(index_id)
+            file = IndexedFile(index_id, dataset_id, accession, title, assembly, samples, contigs)
+            files[index_id] = file
         variant = FoundVariant(
-            index_id, chrom_, position_, ref_, alt_, kind, count, carriers=bytes(carriers)
+            index_id, chrom_, position, ref, alt, kind, count, carriers=bytes(carriers)
         )
         found.append((file, variant))
     return found
@@ -488,8 +516,8 @@ def variants_at(
 ) -> list[tuple[IndexedFile, FoundVariant]]:
     """The alleles at one position (VCF POS) with these reference bases; any alternate
     allele when `alt` is None."""
-    if alt is not None and scope.dataset_ids is None:
-        return _allele(scope, chrom, position, ref, alt)
+    if alt is not None:
+        return _lookup(scope, chrom, _ALLELE_WHERE, [position, ref, alt], "v.index_id")
     rows = Variant.objects.filter(chrom=chrom, position=position, ref=ref)
     if alt is not None:
         rows = rows.filter(alt=alt)
@@ -500,7 +528,5 @@ def variants_in(
     scope: VariantScope, *, chrom: str, first: int, last: int, kinds: frozenset[str] | None
 ) -> list[tuple[IndexedFile, FoundVariant]]:
     """The alleles whose VCF POS is in [first, last], of the given kinds if any."""
-    rows = Variant.objects.filter(chrom=chrom, position__gte=first, position__lte=last)
-    if kinds is not None:
-        rows = rows.filter(kind__in=sorted(kinds))
-    return _found(scope.filter(rows).order_by("position", "index_id", "ref", "alt"))
+    order = "v.position, v.index_id, v.ref, v.alt"
+    return _lookup(scope, chrom, _RANGE_WHERE, [first, last], order, kinds)
