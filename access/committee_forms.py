@@ -4,7 +4,7 @@ committees, membership and agreements. They check shapes; the services decide.""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -25,7 +25,7 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, datasets: list[Dataset], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].choices = [("", "Any dataset")] + [
+        cast(forms.ChoiceField, self.fields["dataset"]).choices = [("", "Any dataset")] + [
             (d.accession, f"{d.accession}: {d.title}") for d in datasets
         ]
 
@@ -108,7 +108,9 @@ class DecisionForm(forms.Form):
             ReviewDecision.REJECTED: "Reject",
             ReviewDecision.RETURNED: "Return to the applicants for changes",
         }
-        self.fields["decision"].choices = [(d.value, labels[d]) for d in decisions]
+        cast(forms.ChoiceField, self.fields["decision"]).choices = [
+            (d.value, labels[d]) for d in decisions
+        ]
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -156,7 +158,12 @@ class CommitteeSettingsForm(forms.Form):
     )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    field_order = ("contact_email", "quorum", "recuse_same_institution", "description")
+    field_order: tuple[str, ...] = (
+        "contact_email",
+        "quorum",
+        "recuse_same_institution",
+        "description",
+    )
 
 
 class CommitteeCreateForm(CommitteeSettingsForm):

@@ -9,6 +9,7 @@ to the request when their consent is approved for every country (see selectors).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -37,7 +38,7 @@ def research_purposes(
     if not request.primary_use:
         raise InvalidPurposeError("Choose the primary use of the data.")
     start = request.submitted_at.date() if request.submitted_at else (today or timezone.localdate())
-    common = {
+    common: dict[str, Any] = {
         "primary": request.primary_use,
         "diseases": frozenset(request.diseases if request.primary_use == PrimaryUse.DS else ()),
         "methods_development": request.methods_development,

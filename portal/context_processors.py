@@ -53,9 +53,9 @@ def _admin_usable(request: HttpRequest) -> bool:
 
 def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    signed_in = user is not None and user.is_authenticated
+    signed_in = isinstance(user, User)
     return {
-        "navigation": navigation_for(user, request) if signed_in else [],
+        "navigation": navigation_for(user, request) if isinstance(user, User) else [],
         # One indexed count per page (a partial index holds only unread notices).
         "unread_notices": (
             Notification.objects.filter(user=user, read_at__isnull=True).count() if signed_in else 0

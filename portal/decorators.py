@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from portal.models import Role
+from portal.models import Role, User
 
 View = Callable[..., HttpResponse]
 
@@ -22,6 +22,15 @@ ROLE_PLURALS = {
 }
 
 
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in person of a view behind `role_required` or `login_required`, typed as
+    such; anywhere else a request without one is refused (403), never an AttributeError."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user
+
+
 def role_required(*roles: Role) -> Callable[[View], View]:
     """Signed-in users holding any of the given roles; others get the 403 page naming who may."""
 
@@ -29,7 +38,7 @@ def role_required(*roles: Role) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_role(*roles):
+            if not signed_in_user(request).has_role(*roles):
                 names = " or ".join(ROLE_PLURALS[Role(r)] for r in roles)
                 raise PermissionDenied(f"This page is for {names}.")
             return view(request, *args, **kwargs)

@@ -112,8 +112,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         data = response.data if isinstance(response.data, dict) else {}
         detail = str(data.get("detail", exc))
-        code = getattr(getattr(exc, "detail", None), "code", None) or getattr(
-            exc, "default_code", "error"
+        code = str(
+            getattr(getattr(exc, "detail", None), "code", None)
+            or getattr(exc, "default_code", "error")
         )
     response.data = problem(status, _TITLES.get(status, "Error"), detail, code=code, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE

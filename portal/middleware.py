@@ -66,7 +66,7 @@ class RequireOtpMiddleware:
             settings.CUSTODIAN_REQUIRE_OTP
             and user.is_authenticated
             and user.needs_otp
-            and not user.is_verified()
+            and not user.is_verified()  # type: ignore[attr-defined] # django_otp adds it
             and not request.path.startswith(_OTP_EXEMPT_PREFIXES)
             # API clients authenticate with tokens, checked by DRF, not the session (GA4GH
             # endpoints too: they refuse an unconfirmed session themselves).

@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from portal.audit import state_version_sql
+from portal.db import fetch_prepared
 from portal.exceptions import NotFoundError
 from portal.models import ApiToken, OidcIdentity, User
 from portal.tokens import password_stamp
@@ -75,32 +76,15 @@ def _token_lookup() -> tuple[str, ModelColumns, ModelColumns]:
     DRS section). It reads `portal.audit.state_version` in the same round trip."""
     quote = connection.ops.quote_name
     token, user = ModelColumns.of(ApiToken), ModelColumns.of(User)
-    columns = [f"t.{quote(f.column)}" for f, _ in token.converters]
-    columns += [f"u.{quote(f.column)}" for f, _ in user.converters]
+    columns = [f"t.{quote(str(f.column))}" for f, _ in token.converters]
+    columns += [f"u.{quote(str(f.column))}" for f, _ in user.converters]
     columns.append(state_version_sql())
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(ApiToken._meta.db_table)} t "  # noqa: S608
-        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(User._meta.pk.column)} = "
-        f"t.{quote(ApiToken._meta.get_field('user').column)} WHERE t.{quote('prefix')} = %s"
+        f"JOIN {quote(User._meta.db_table)} u ON u.{quote(str(User._meta.pk.column))} = "
+        f"t.{quote(str(ApiToken._meta.get_field('user').column))} WHERE t.{quote('prefix')} = %s"
     )
     return sql, token, user
-
-
-def _prepared_rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Rows of a query that runs on nearly every API request, as a prepared statement where
-    the database is PostgreSQL: planned once per connection instead of per request (the
-    planning cost the database more than running it; docs/benchmarks.md, DRS section).
-    Django's cursors bind parameters on the client side, which cannot prepare."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall()
 
 
 def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
@@ -108,7 +92,7 @@ def api_tokens_with_prefix(prefix: str) -> list[ApiToken]:
     `state_version` (`portal.audit.state_version`) as the token was read, for views that
     cache answers under it (DRS, htsget) to skip reading it again."""
     sql, token_columns, user_columns = _token_lookup()
-    rows = _prepared_rows(sql, [prefix])
+    rows = fetch_prepared(sql, [prefix])
     tokens = []
     split = len(token_columns.names)
     for row in rows:

@@ -180,20 +180,12 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL") or ""
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Lets the few queries that ask (portal/selectors.py `_prepared_rows`) be planned
-        # once per connection; Django's own cursors bind on the client and never prepare.
-        # CUSTODIAN_DB_PREPARE=0 behind a pooler in transaction mode, which cannot keep
-        # prepared statements.
-        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-            5 if env_bool("CUSTODIAN_DB_PREPARE", True) else None
-        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "custodian.sqlite3",
+            "NAME": str(VAR_DIR / "custodian.sqlite3"),
             # IMMEDIATE takes the write lock at BEGIN, so hash chains and row locks are
             # serialized on SQLite as select_for_update serializes them on PostgreSQL.
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},

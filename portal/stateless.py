@@ -18,6 +18,7 @@ session.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -50,7 +51,7 @@ class _StatelessHandler(BaseHandler):
         self._view_middleware: list[Callable[..., HttpResponse | None]] = []
         self._template_response_middleware: list[Callable[..., HttpResponse]] = []
         self._exception_middleware: list[Callable[..., HttpResponse | None]] = []
-        handler = convert_exception_to_response(self._get_response)
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
         for path in reversed(paths):
             middleware = import_string(path)(handler)
             if hasattr(middleware, "process_view"):
@@ -74,7 +75,7 @@ class StatelessApiMiddleware:
         if not is_stateless(request):
             return self.get_response(request)
         request.user = AnonymousUser()  # type: ignore[assignment]
-        return self.stateless._middleware_chain(request)  # type: ignore[no-any-return]
+        return cast(HttpResponse, self.stateless._middleware_chain(request))
 
 
 # An API answer is JSON (or a redirect), never a document that loads anything: the strictest

@@ -27,6 +27,7 @@ from django_otp.util import random_hex
 
 from portal import oidc, ratelimit, services
 from portal.celery import app as celery_app
+from portal.decorators import signed_in_user
 from portal.exceptions import PROBLEM_CONTENT_TYPE, NotFoundError, PortalError, problem
 from portal.forms import (
     ApiTokenForm,
@@ -93,7 +94,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     # Several roles: the home of the highest in ROLE_PRIORITY; the menu links to the others.
-    role = request.user.primary_role
+    role = signed_in_user(request).primary_role
     if role is None:
         raise PermissionDenied(
             _("Your account has no role yet: ask a data steward to give it one.")

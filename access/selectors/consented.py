@@ -17,13 +17,14 @@ registered and controlled tiers, `public_sample_q` for anonymous queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from access.models import AccessRequest, CommitteeReview, RequestQuestion, ReviewDecision
 from access.purpose import research_purposes
-from consent.duo import InvalidPurposeError, ResearchPurpose, UnknownDiseaseError
+from consent.duo import InvalidPurposeError, PrimaryUse, ResearchPurpose, UnknownDiseaseError
 from consent.duo.matcher import SENSITIVE_AREAS
 from consent.meanings import cohort_q, prefixed
 from consent.models import ConsentStatus, Participant, QuestionStatus, allows_use_q
@@ -44,7 +45,7 @@ def consent_purposes(request: AccessRequest) -> list[ResearchPurpose]:
     consented to or refused, so once the committee has reviewed the request they do not
     take anybody out of the cohort.
     """
-    plain = dict.fromkeys(SENSITIVE_AREAS, False)
+    plain: dict[str, Any] = dict.fromkeys(SENSITIVE_AREAS, False)
     return [replace(p, **plain) for p in research_purposes(request)]
 
 
@@ -72,15 +73,15 @@ def said_yes_q(request: AccessRequest) -> Q:
     """Samples whose participant answered yes to every question raised for this request."""
     questions = _questions(request)
     not_yes = questions.exclude(question__status=QuestionStatus.ANSWERED, question__answer="yes")
-    return Exists(questions) & ~Exists(not_yes) & allows_use_q(_CONSENT)
+    return Q(Exists(questions)) & Q(~Exists(not_yes)) & allows_use_q(_CONSENT)
 
 
 def asked_q(request: AccessRequest) -> Q:
     """Samples whose participant has a question for this request (answered or not)."""
-    return Exists(_questions(request))
+    return Q(Exists(_questions(request)))
 
 
-def approved_communities(request: AccessRequest) -> QuerySet[CommitteeReview]:
+def approved_communities(request: AccessRequest) -> QuerySet[CommitteeReview, Any]:
     """The ids of the communities whose committee approved the request, as a subquery (the
     filters below carry it into their own query instead of a round trip of their own)."""
     return CommitteeReview.objects.filter(
@@ -212,7 +213,7 @@ def _breakdown(request: AccessRequest, dataset: Dataset) -> ConsentBreakdown:
 
 # The public tier's purpose: general research use, with no country, user or project named,
 # so only participants who allow any country and any (non-commercial) user count.
-PUBLIC_PURPOSE = ResearchPurpose(primary="GRU")
+PUBLIC_PURPOSE = ResearchPurpose(primary=PrimaryUse.GRU)
 
 
 def public_sample_q() -> Q:

@@ -161,7 +161,7 @@ def _checked_datasets(dataset_ids: Iterable[object]) -> tuple[list[Dataset], lis
     found = {d.pk: d for d in Dataset.objects.filter(pk__in=wanted)}
     for pk in sorted(set(wanted) - set(found)):
         errors.append(f"No dataset has the id {pk}.")
-    closed = [d.accession for d in found.values() if d.status != DatasetStatus.RELEASED]
+    closed = [str(d.accession) for d in found.values() if d.status != DatasetStatus.RELEASED]
     if closed:
         errors.append(f"These datasets are not open for requests: {', '.join(sorted(closed))}.")
     return sorted(found.values(), key=lambda d: d.pk), errors
@@ -330,7 +330,7 @@ def submission_problems(request: AccessRequest) -> dict[str, list[str]]:
     datasets = list(request.datasets.all())
     if not datasets:
         add("datasets", "Choose at least one dataset.")
-    closed = [d.accession for d in datasets if d.status != DatasetStatus.RELEASED]
+    closed = [str(d.accession) for d in datasets if d.status != DatasetStatus.RELEASED]
     if closed:
         add("datasets", f"These datasets are no longer open for requests: {', '.join(closed)}.")
     if needs_ethics(datasets) and not request.ethics.exists():

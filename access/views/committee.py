@@ -35,6 +35,7 @@ from access.selectors.deliveries import DeliveryRecord, delivery_records_of_requ
 from access.services import grants_revoke, review_decide, vote_cast
 from access.services.reviews import default_grant_end
 from datasets.selectors import committees_of
+from portal.decorators import signed_in_user
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import Role
 
@@ -48,7 +49,7 @@ def committee_member_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
+        user = signed_in_user(request)
         if not (
             user.has_role(Role.DAC_MEMBER, Role.DAC_CHAIR)
             or committee_selectors.sits_on_a_committee(user)
@@ -72,7 +73,7 @@ def _visible(user: Any, accession: str) -> AccessRequest:
 @committee_member_required
 @require_GET
 def dac_home(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     datasets = list(selectors.datasets_reviewed_by(user))
     form = QueueFilterForm(request.GET or None, datasets=datasets)
     filters = form.filters()
@@ -160,7 +161,7 @@ def _review_page(
     status: int = 200,
     rights: permissions.RequestRights | None = None,
 ) -> HttpResponse:
-    user = request.user
+    user = signed_in_user(request)
     rights = rights or permissions.request_rights(user, access_request)
     panels = selectors.review_panels(access_request, user)
     context = {
@@ -200,8 +201,8 @@ def _deliveries(
 @login_required
 @require_GET
 def review(request: HttpRequest, accession: str) -> HttpResponse:
-    access_request = _visible(request.user, accession)
-    rights = permissions.request_rights(request.user, access_request)
+    access_request = _visible(signed_in_user(request), accession)
+    rights = permissions.request_rights(signed_in_user(request), access_request)
     if not (rights.reviewer or rights.steward):
         # The applicants follow their request on its own page; this one is the committees'.
         raise Http404("No such review.")
@@ -223,14 +224,14 @@ def _refused(exc: PortalError) -> None:
 @login_required
 @require_POST
 def vote(request: HttpRequest, accession: str, review_id: int) -> HttpResponse:
-    access_request = _visible(request.user, accession)
+    access_request = _visible(signed_in_user(request), accession)
     committee_review = _review(access_request, review_id)
     form = VoteForm(request.POST, prefix=f"r{review_id}")
     if not form.is_valid():
         problem = "Choose approve or reject and give your rationale."
         return _review_page(request, access_request, (review_id, "vote", form, problem), 400)
     try:
-        vote_cast(actor=request.user, review=committee_review, **form.cleaned_data)
+        vote_cast(actor=signed_in_user(request), review=committee_review, **form.cleaned_data)
     except PortalError as exc:
         _refused(exc)
         failed = (review_id, "vote", form, exc.message)
@@ -242,7 +243,7 @@ def vote(request: HttpRequest, accession: str, review_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def decide(request: HttpRequest, accession: str, review_id: int) -> HttpResponse:
-    access_request = _visible(request.user, accession)
+    access_request = _visible(signed_in_user(request), accession)
     committee_review = _review(access_request, review_id)
     form = DecisionForm(
         request.POST,
@@ -255,7 +256,7 @@ def decide(request: HttpRequest, accession: str, review_id: int) -> HttpResponse
         return _review_page(request, access_request, (review_id, "decide", form, problem), 400)
     try:
         decided = review_decide(
-            actor=request.user, review=committee_review, **form.service_arguments()
+            actor=signed_in_user(request), review=committee_review, **form.service_arguments()
         )
     except PortalError as exc:
         _refused(exc)
@@ -272,7 +273,7 @@ def decide(request: HttpRequest, accession: str, review_id: int) -> HttpResponse
 @login_required
 @require_POST
 def revoke(request: HttpRequest, accession: str, committee_id: int) -> HttpResponse:
-    access_request = _visible(request.user, accession)
+    access_request = _visible(signed_in_user(request), accession)
     try:
         committee = committee_selectors.reviewing_committee(access_request, committee_id)
     except NotFoundError as exc:
@@ -284,7 +285,7 @@ def revoke(request: HttpRequest, accession: str, committee_id: int) -> HttpRespo
         return _review_page(request, access_request, (panel_id, "revoke", form, problem), 400)
     try:
         count = grants_revoke(
-            actor=request.user,
+            actor=signed_in_user(request),
             request=access_request,
             committee=committee,
             reason=form.cleaned_data["reason"],
@@ -310,7 +311,7 @@ def committee_review_id(access_request: AccessRequest, committee_id: int) -> int
 @require_GET
 def community_use(request: HttpRequest, committee_id: int) -> HttpResponse:
     try:
-        committee = committee_selectors.community_for(request.user, committee_id)
+        committee = committee_selectors.community_for(signed_in_user(request), committee_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     page = Paginator(selectors.community_uses(committee), selectors.PAGE_SIZE).get_page(

@@ -17,7 +17,7 @@ from access.selectors.requests import (
 )
 from access.services import notifications_mark_read
 from consent.selectors import participant_for_user
-from portal.decorators import role_required
+from portal.decorators import role_required, signed_in_user
 from portal.models import Role
 
 
@@ -25,7 +25,7 @@ from portal.models import Role
 @require_GET
 def data_use(request: HttpRequest) -> HttpResponse:
     """ "Who used my data": lives with the deliveries it lists, linked from the participant menu."""
-    participant = participant_for_user(request.user)
+    participant = participant_for_user(signed_in_user(request))
     uses = data_uses_for_participant(participant) if participant is not None else []
     return render(request, "access/data_use.html", {"uses": uses, "participant": participant})
 
@@ -34,9 +34,9 @@ def data_use(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        marked = notifications_mark_read(actor=request.user)
+        marked = notifications_mark_read(actor=signed_in_user(request))
         messages.success(request, f"{marked} notice{'s' if marked != 1 else ''} marked read.")
         return redirect("access:notifications")
-    page = Paginator(notifications_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "unread": unread_count(request.user)}
+    page = Paginator(notifications_of(signed_in_user(request)), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "unread": unread_count(signed_in_user(request))}
     return render(request, "access/notifications.html", context)

@@ -30,7 +30,7 @@ from datasets.services.committees import (
     committee_member_remove,
     committee_update,
 )
-from portal.decorators import role_required
+from portal.decorators import role_required, signed_in_user
 from portal.exceptions import NotFoundError, PortalError
 from portal.models import Role
 
@@ -56,7 +56,7 @@ def steward_committees(request: HttpRequest) -> HttpResponse:
     problem = ""
     if request.method == "POST" and form.is_valid():
         try:
-            committee = committee_create(actor=request.user, **form.cleaned_data)
+            committee = committee_create(actor=signed_in_user(request), **form.cleaned_data)
         except PortalError as exc:
             problem = exc.message
         else:
@@ -120,7 +120,7 @@ def _member(committee: Committee, user_id: int) -> Any:
 
 def _apply(action: str, request: HttpRequest, committee: Committee, data: dict[str, Any]) -> str:
     """Calls the one service the form asks for; returns the message to show."""
-    actor = request.user
+    actor = signed_in_user(request)
     if action == "settings":
         committee_update(actor=actor, committee=committee, **data)
         return "The committee's settings are saved."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -104,14 +104,14 @@ class Command(ExampleCommand):
                     account=user,
                 )
                 participants.append(participant)
-            seed_demo_consent(steward=steward, participants=participants, stdout=self.stdout)
+            seed_demo_consent(steward=steward, participants=participants, stdout=self._out())
         # Outside the transaction above: it writes genomic files and validates them.
         seed_demo_datasets(
             steward=steward,
             committee=committee,
             participants=participants,
             data_root=settings.CUSTODIAN_DATA_ROOT,
-            stdout=self.stdout,
+            stdout=self._out(),
         )
         # Each access service owns its (durable) transaction, so this runs outside one.
         seed_demo_access(
@@ -126,7 +126,7 @@ class Command(ExampleCommand):
             ),
             committee=committee,
             participants=participants,
-            stdout=self.stdout,
+            stdout=self._out(),
         )
         sign_ins = "\n".join(self._sign_ins()) + "\n"
         if options["sign_ins_file"]:
@@ -147,6 +147,10 @@ class Command(ExampleCommand):
             password_hash=password_hash,
             institution=institution,
         )
+
+    def _out(self) -> TextIO:
+        # Django's OutputWrapper writes like a text file (it is an io.TextIOBase).
+        return cast(TextIO, self.stdout)
 
     def _sign_ins(self) -> list[str]:
         rows = [(str(Role(role).label), f"{key}@{DEMO_DOMAIN}") for key, _, role, _ in STAFF]
