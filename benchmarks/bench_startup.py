@@ -47,8 +47,7 @@ PHASES = [
     ("collectstatic", "manage.py collectstatic"),
     ("migrate", "manage.py migrate"),
     ("seed_demo", "manage.py seed_demo"),
-    ("preflight", "manage.py preflight"),
-    ("servers", "preflight: database and broker answer"),
+    ("servers", "Starting the worker, beat and the web servers"),
 ]
 
 
