@@ -7,19 +7,30 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Role, User
 
 View = Callable[..., HttpResponse]
 
 ROLE_PLURALS = {
-    Role.PARTICIPANT: "participants",
-    Role.RESEARCHER: "researchers",
-    Role.DAC_MEMBER: "DAC members",
-    Role.DAC_CHAIR: "DAC chairs",
-    Role.STEWARD: "data stewards",
-    Role.PROXY: "proxies",
+    Role.PARTICIPANT: _lazy("participants"),
+    Role.RESEARCHER: _lazy("researchers"),
+    Role.DAC_MEMBER: _lazy("DAC members"),
+    Role.DAC_CHAIR: _lazy("DAC chairs"),
+    Role.STEWARD: _lazy("data stewards"),
+    Role.PROXY: _lazy("proxies"),
 }
+
+
+def for_whom(*roles: Role) -> str:
+    """'This page is for participants or proxies.', in the reader's language."""
+    names = [str(ROLE_PLURALS[Role(r)]) for r in roles]
+    whom = names[0]
+    for name in names[1:]:
+        whom = _("%(some)s or %(others)s") % {"some": whom, "others": name}
+    return _("This page is for %(whom)s.") % {"whom": whom}
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -27,7 +38,7 @@ def signed_in_user(request: HttpRequest) -> User:
     such; anywhere else a request without one is refused (403), never an AttributeError."""
     user = request.user
     if not isinstance(user, User):
-        raise PermissionDenied("Sign in first.")
+        raise PermissionDenied(_("Sign in first."))
     return user
 
 
@@ -39,8 +50,7 @@ def role_required(*roles: Role) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not signed_in_user(request).has_role(*roles):
-                names = " or ".join(ROLE_PLURALS[Role(r)] for r in roles)
-                raise PermissionDenied(f"This page is for {names}.")
+                raise PermissionDenied(for_whom(*roles))
             return view(request, *args, **kwargs)
 
         return wrapper

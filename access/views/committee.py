@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access import permissions
@@ -54,7 +55,7 @@ def committee_member_required(view: View) -> View:
             user.has_role(Role.DAC_MEMBER, Role.DAC_CHAIR)
             or committee_selectors.sits_on_a_committee(user)
         ):
-            raise PermissionDenied("This page is for committee members.")
+            raise PermissionDenied(_("This page is for committee members."))
         return view(request, *args, **kwargs)
 
     return wrapper

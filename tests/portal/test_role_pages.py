@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.test import Client
 
@@ -99,6 +101,23 @@ def test_role_pages_not_allowed_page_names_who_may(
 
     assert response.status_code == 403
     assert f"<p>This page is for {FOR_WHOM[url]}.</p>" in response.content.decode()
+
+
+def test_role_pages_not_allowed_page_is_in_the_readers_language(participant: User) -> None:
+    participant.language = "cy"
+    participant.save(update_fields=["language"])
+    client = signed_in_client(participant)
+
+    steward_page = client.get("/datasets/steward/")
+    committee_page = client.get("/access/committee/")
+
+    assert steward_page.status_code == committee_page.status_code == 403
+    assert "<p>Mae'r dudalen hon ar gyfer stiwardiaid data.</p>" in html.unescape(
+        steward_page.content.decode()
+    )
+    assert "<p>Mae'r dudalen hon ar gyfer aelodau pwyllgorau.</p>" in html.unescape(
+        committee_page.content.decode()
+    )
 
 
 def test_role_pages_not_allowed_page_names_committee_members(researcher: User) -> None:
