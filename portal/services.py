@@ -250,11 +250,20 @@ def email_verify(*, token: str) -> User:
     return user
 
 
-def user_invite(*, actor: User, email: str, full_name: str, role: Role, language: str = "") -> User:
+def user_invite(
+    *,
+    actor: User,
+    email: str,
+    full_name: str,
+    role: Role,
+    language: str = "",
+    acting_for: str = "",
+) -> User:
     """Create an account that its owner activates from an emailed link (sets a password).
 
     `language` (e.g. a participant's, from enrolment) is the account's: the invitation is
-    written in it, and so are the pages once they sign in."""
+    written in it, and so are the pages once they sign in. `acting_for`: the name of the
+    person a guardian is invited to act for, which the invitation names."""
     with transaction.atomic():
         user = _create_user(
             email=email, full_name=full_name, role=role, is_active=False, language=language
@@ -265,7 +274,12 @@ def user_invite(*, actor: User, email: str, full_name: str, role: Role, language
         email_queue(
             to=user.email,
             template="portal/email/invitation.txt",
-            context={"user": user, "inviter": actor, "link": invitation_link(user)},
+            context={
+                "user": user,
+                "inviter": actor,
+                "link": invitation_link(user),
+                "acting_for": acting_for,
+            },
         )
     return user
 

@@ -107,6 +107,7 @@ def proxy_link(
                 full_name=full_name,
                 role=Role.PROXY,
                 language=participant_language(participant),
+                acting_for=participant.user.full_name,
             )
         elif proxy.pk == participant.user_id:
             raise ConsentError(

@@ -141,3 +141,26 @@ def test_a_guardian_is_written_to_as_the_guardian_in_their_language(
     )
     assert "<dd>Gwen Baker (gwarcheidwad) ar ran Pat Participant</dd>" in html
     assert "<h2>Dewisiadau Pat</h2>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "There you can give, see and change consent for Fay Baker, as their guardian."),
+        ("cy", "Yno gallwch roi, gweld a newid cydsyniad ar ran Fay Baker, fel eu gwarcheidwad."),
+    ],
+)
+def test_a_new_guardians_invitation_names_the_child(
+    steward: User, django_capture_on_commit_callbacks: Any, language: str, sentence: str
+) -> None:
+    child = _enrol(steward, language, "fay@example.org")
+    child.date_of_birth = timezone.localdate() - dt.timedelta(days=365 * 10)
+    child.save(update_fields=["date_of_birth"])
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        proxy_link(actor=steward, participant=child, email="gwen@example.org", full_name="Gwen")
+
+    [message] = mail.outbox
+    assert message.to == ["gwen@example.org"]
+    assert sentence in message.body
