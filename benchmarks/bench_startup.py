@@ -203,11 +203,19 @@ def main() -> None:
         f"- first start / pip reference: {float(first['first page']) / pip_reference:.1f}; "
         f"second start / check: {float(second['first page']) / check_reference:.1f}\n"
     )
+    first_s, second_s = float(first["first page"]), float(second["first page"])
+    stop_s = max(float(first["stopped"]), float(second["stopped"]))
     print(
         "Targets (issue 15): first page within 90 s of a fresh clone, within 15 s on the "
         "second start; everything stopped within 5 s of Ctrl-C (the run script kills what is "
         "left after 4.5 s, so the last is met by construction; the table says whether it had "
-        "to)."
+        "to). In this run: first start "
+        f"{'met' if first_s <= 90 else 'not met'}, second start "
+        f"{'met' if second_s <= 15 else 'not met'}, stopping "
+        f"{'met' if stop_s <= 5 else 'not met'}. The load moves during a run (the references "
+        "before and after differ), so compare the ratios more than the seconds: a start is "
+        "mostly Django starting in several processes at once and pip unpacking wheels, work "
+        "that a busy two-core machine slows as much as the references."
     )
 
 
