@@ -84,6 +84,8 @@ def test_levels_already_in_force_are_not_offered(client_in: Client) -> None:
     assert 'id="level-no_contact"' not in html
     assert 'id="level-no_access"' not in html
     assert 'id="level-no_use"' in html
+    # Even the one level left is chosen by the participant's own act, never preselected.
+    assert "checked" not in html
     assert "How much further do you want to withdraw?" in html
 
 
