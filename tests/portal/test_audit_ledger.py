@@ -89,15 +89,15 @@ def test_postgres_refuses_truncate_of_ledger_tables(researcher: User, table: str
     _three_entries(researcher)
     ledger_seal()
 
-    with (
-        pytest.raises(DatabaseError, match=f"TRUNCATE on public.{table} is refused"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
+    with transaction.atomic(), connection.cursor() as cursor:
         # The test's own inserts leave deferred foreign-key checks, which TRUNCATE refuses
         # to run past: check them now, so only the trigger can refuse.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {table} CASCADE")
+        with (
+            pytest.raises(DatabaseError, match=f"TRUNCATE on public.{table} is refused"),
+            transaction.atomic(),
+        ):
+            cursor.execute(f"TRUNCATE {table} CASCADE")
 
     assert AuditEvent.objects.count() == 3
 
