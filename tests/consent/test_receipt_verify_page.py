@@ -9,13 +9,13 @@ import re
 
 from django.test import Client
 
-from consent.models import ConsentRecord, ConsentVersion
-from consent.services import consent_version_publish
+from consent.models import Channel, ConsentRecord, ConsentVersion, Participant
+from consent.services import consent_record, consent_version_publish
 from portal.ledger import ledger_seal, ledger_verifier
 from portal.models import User
 from portal.signed_note import checkpoint_open
 from tests.conftest import signed_in_client
-from tests.consent.conftest import give, make_version
+from tests.consent.conftest import ALL_YES, give, make_version
 from tests.portal import rfc9162
 
 
@@ -98,7 +98,7 @@ def test_outsider_is_refused(db: None, outsider: User, participant: User, stewar
 
     response = signed_in_client(outsider).get(f"/consent/receipts/{record.pk}/verify/")
 
-    assert response.status_code in {403, 404}
+    assert response.status_code == 403
 
 
 def test_verify_page_and_its_verdicts_are_in_welsh(
@@ -113,8 +113,8 @@ def test_verify_page_and_its_verdicts_are_in_welsh(
 
     assert f"Gwirio cofnod {record.sequence} eich hun" in html
     assert "Beth wiriodd eich porwr" in html
-    assert 'data-ok="Wedi\'i wirio. Gwiriodd eich porwr' in html
-    assert 'data-proof="Rhybudd: nid yw\'r prawf yn arwain' in html
+    assert "data-ok=\"Wedi'i wirio. Gwiriodd eich porwr" in html
+    assert "data-proof=\"Rhybudd: nid yw'r prawf yn arwain" in html
     assert 'Cyhoeddir yr un pwynt gwirio ac allwedd yn <a href="/ledger/checkpoint">' in html
     for english in ("What your browser checked", "not checked yet", "Warning:", "Verified."):
         assert english not in html, english
@@ -133,3 +133,29 @@ def test_history_on_the_consent_page_links_to_each_records_check(
     link = f'<a href="/consent/receipts/{record.pk}/verify/">'
     assert f'{link}Check<span class="visually-hidden"> record 1 yourself</span></a>' in english
     assert f'{link}Gwirio<span class="visually-hidden"> cofnod 1 eich hun</span></a>' in welsh
+
+
+def test_guardian_checks_the_childs_record_only_while_acting_for_them(
+    db: None, child: Participant, guardian: User, version: ConsentVersion
+) -> None:
+    record = consent_record(
+        actor=guardian,
+        participant=child,
+        version=version,
+        answers=ALL_YES,
+        signature=guardian.full_name,
+        channel=Channel.WEB,
+        expected_sequence=0,
+        proxy=guardian,
+    )
+    ledger_seal()
+    client = signed_in_client(guardian)
+    url = f"/consent/receipts/{record.pk}/verify/"
+
+    # Not yet acting for the child (chosen on the guardian's home page): a 404.
+    assert client.get(url).status_code == 404
+    client.post("/consent/proxy/", {"participant": child.pk})
+    data = _data(client.get(url).content.decode())
+
+    assert data["record_hash"] == record.record_hash
+    assert json.loads(data["entry"])["after"]["record_hash"] == record.record_hash
