@@ -109,12 +109,15 @@ def witness_pushes_queue() -> list[LedgerWitnessPush]:
     """Make a push of the latest checkpoint for each witness that is due one; queue each."""
     from portal.tasks import push_checkpoint_task
 
+    witnesses = witnesses_configured()
+    if not witnesses:
+        return []
     latest = LedgerCheckpoint.objects.order_by("-tree_size").first()
     if latest is None or latest.tree_size == 0:
         return []
     queued = []
     with transaction.atomic():
-        for witness in witnesses_configured():
+        for witness in witnesses:
             last = (
                 LedgerWitnessPush.objects.select_for_update(of=("self",))
                 .select_related("checkpoint")
