@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-from portal.models import AuditEvent, LedgerState, User
+from portal.models import AuditEvent, User
 
 # The first link of the consent records' per-participant chains (consent/ledger.py).
 GENESIS_HASH = "0" * 64
@@ -92,8 +92,8 @@ def audit_log(
 
 
 def state_version_sql() -> str:
-    """One SQL expression (a scalar subquery) for `state_version`, to read it in the same
-    round trip as other columns (the API token lookup, a signed link's state).
+    """One SQL expression for `state_version`, to read it in the same statement as other
+    columns (the API token lookup, a signed link's state).
 
     Why not the largest audit id
     ----------------------------
@@ -129,19 +129,13 @@ def state_version_sql() -> str:
     the state the version names; a newer one is harmless. tests/portal/test_state_version.py
     runs the late commit against readers in threads.
     """
+    if connection.vendor == "postgresql":
+        # The rule above as a PL/pgSQL function (migration 0013): its plans are kept per
+        # connection, where the same subqueries inline cost more to plan than to run.
+        return "custodian_state_version()"
+    # SQLite runs one writer at a time (IMMEDIATE): ids commit in order.
     events = connection.ops.quote_name(AuditEvent._meta.db_table)
-    if connection.vendor != "postgresql":
-        # SQLite runs one writer at a time (IMMEDIATE): ids commit in order.
-        return f"(SELECT COALESCE(MAX(id), 0) FROM {events} WHERE changes_state)"  # noqa: S608
-    state = connection.ops.quote_name(LedgerState._meta.db_table)
-    # Table names from the models, no input.
-    return (
-        "(SELECT CASE WHEN v.m IS NULL THEN '0'"  # noqa: S608
-        f" WHEN v.m <= COALESCE((SELECT sealed_through FROM {state} WHERE id = 1), 0)"
-        " THEN v.m::text ELSE v.m::text || '@' || md5(pg_current_snapshot()::text) END"
-        f" FROM (SELECT (SELECT id FROM {events} WHERE changes_state"
-        " ORDER BY id DESC LIMIT 1) AS m) AS v)"
-    )
+    return f"(SELECT COALESCE(MAX(id), 0) FROM {events} WHERE changes_state)"  # noqa: S608
 
 
 def state_version() -> str:
