@@ -62,7 +62,11 @@ def consent_terms(
     meanings: Mapping[str, str], answers: Mapping[str, str], *, country: str
 ) -> ConsentTerms:
     """`meanings` maps each choice key of the version to its ChoiceMeaning."""
-    said_yes = {meaning for key, meaning in meanings.items() if answers.get(key) == Answer.YES}
+    said_yes = {
+        ChoiceMeaning(meaning)
+        for key, meaning in meanings.items()
+        if answers.get(key) == Answer.YES and meaning in ChoiceMeaning.values
+    }
     return ConsentTerms(
         permissions=frozenset(PERMISSIONS[m] for m in said_yes if m in PERMISSIONS),
         non_commercial_only=ChoiceMeaning.COMMERCIAL_USE not in said_yes,

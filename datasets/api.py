@@ -109,11 +109,11 @@ class DatasetSerializer(serializers.Serializer):
         return sorted({f.get_format_display() for f in dataset.files.all()})
 
     def get_consenting_samples(self, dataset: Dataset) -> int | None:
-        count = dataset.consenting_count
+        count: int = dataset.consenting_count  # type: ignore[attr-defined] # annotated
         return count if count >= selectors.SMALL_COUNT else None
 
     def get_consenting_samples_display(self, dataset: Dataset) -> str:
-        return selectors.display_count(dataset.consenting_count)
+        return selectors.display_count(dataset.consenting_count)  # type: ignore[attr-defined]
 
 
 class DataFileSerializer(serializers.ModelSerializer):
@@ -121,7 +121,7 @@ class DataFileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DataFile
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "format",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
@@ -8,7 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from consent.duo import modifiers as duo_modifiers
 from consent.duo import permissions as duo_permissions
 from datasets.conditions import split_list
-from datasets.models import CommitteeKind, LinkStatus
+from datasets.models import Committee, CommitteeKind, LinkStatus
 from datasets.paths import ListedFile
 from datasets.selectors import SampleRow, committees
 
@@ -31,7 +31,7 @@ PARAMETER_FIELDS = (
 class DatasetForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    committee = forms.ModelChoiceField(
+    committee: forms.ModelChoiceField[Committee] = forms.ModelChoiceField(
         queryset=None,
         label="Data access committee",
         empty_label="Choose a committee",
@@ -75,9 +75,11 @@ class DatasetForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["committee"].queryset = committees()
-        self.fields["permission"].choices = _term_choices(duo_permissions())
-        self.fields["modifiers"].choices = _term_choices(duo_modifiers())
+        cast(forms.ModelChoiceField, self.fields["committee"]).queryset = committees()
+        cast(forms.ChoiceField, self.fields["permission"]).choices = _term_choices(
+            duo_permissions()
+        )
+        cast(forms.ChoiceField, self.fields["modifiers"]).choices = _term_choices(duo_modifiers())
         self._descriptions = {
             t.shorthand: t.description for t in (*duo_permissions(), *duo_modifiers())
         }
@@ -116,7 +118,9 @@ class DatasetForm(forms.Form):
 
 
 class AddFilesForm(forms.Form):
-    files = forms.MultipleChoiceField(
+    # The form's metaclass takes declared fields off the class, so `self.files` stays the
+    # uploaded files; only the type checker sees the name twice.
+    files = forms.MultipleChoiceField(  # type: ignore[assignment]
         required=False,
         label="Files in the data root",
         widget=forms.CheckboxSelectMultiple,
@@ -130,7 +134,7 @@ class AddFilesForm(forms.Form):
 
     def __init__(self, *args: Any, listing: list[ListedFile], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["files"].choices = [(f.path, f.path) for f in listing]
+        cast(forms.ChoiceField, self.fields["files"]).choices = [(f.path, f.path) for f in listing]
         self._sizes = {f.path: filesizeformat(f.size) for f in listing}
 
     @property
@@ -190,7 +194,7 @@ class CatalogueSearchForm(forms.Form):
 class SampleCommunityForm(forms.Form):
     """Put samples in a community (its governance committee must approve every use)."""
 
-    community = forms.ModelChoiceField(
+    community: forms.ModelChoiceField[Committee] = forms.ModelChoiceField(
         queryset=None,
         required=False,
         label="Community",
@@ -206,7 +210,9 @@ class SampleCommunityForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = committees(CommitteeKind.COMMUNITY)
+        cast(forms.ModelChoiceField, self.fields["community"]).queryset = committees(
+            CommitteeKind.COMMUNITY
+        )
 
     def sample_list(self) -> list[str]:
         return split_list(self.cleaned_data["sample_ids"])

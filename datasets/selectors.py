@@ -220,9 +220,10 @@ def _entry(dataset: Dataset) -> CatalogueEntry:
     files = list(dataset.files.all())
     return CatalogueEntry(
         dataset=dataset,
-        sample_count=dataset.sample_count,
-        consenting_count=dataset.consenting_count,
-        total_size=dataset.total_size or 0,
+        # Annotations of the catalogue's query.
+        sample_count=dataset.sample_count,  # type: ignore[attr-defined]
+        consenting_count=dataset.consenting_count,  # type: ignore[attr-defined]
+        total_size=dataset.total_size or 0,  # type: ignore[attr-defined]
         formats=tuple(sorted({f.get_format_display() for f in files if not f.is_index})),
         index_formats=tuple(sorted({f.get_format_display() for f in files if f.is_index})),
         conditions=tuple(conditions_text(conditions)),

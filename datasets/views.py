@@ -21,7 +21,7 @@ from datasets.forms import (
 )
 from datasets.manifest import read_mapping
 from datasets.models import DataFile, Dataset, DatasetStatus
-from portal.decorators import role_required
+from portal.decorators import role_required, signed_in_user
 from portal.exceptions import PortalError
 from portal.models import Role
 
@@ -64,7 +64,7 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
     problems: Sequence[str] = ()
     if request.method == "POST" and form.is_valid():
         try:
-            dataset = services.dataset_create(actor=request.user, **form.service_arguments())
+            dataset = services.dataset_create(actor=signed_in_user(request), **form.service_arguments())
         except PortalError as exc:
             problems = _problems(exc)
         else:
@@ -117,7 +117,7 @@ def files_progress(request: HttpRequest, accession: str) -> HttpResponse:
             "is_draft": dataset.status == DatasetStatus.DRAFT,
         },
     )
-    if request.htmx and not in_progress:
+    if getattr(request, "htmx", False) and not in_progress:  # django_htmx sets it
         # Validation finished: reload the page once, so the samples and the release
         # button reflect it too.
         response["HX-Refresh"] = "true"
@@ -135,7 +135,7 @@ def files_add(request: HttpRequest, accession: str) -> HttpResponse:
         entries = [services.FileEntry(path) for path in form.paths()]
         try:
             created = services.datafiles_register(
-                actor=request.user, dataset=dataset, entries=entries
+                actor=signed_in_user(request), dataset=dataset, entries=entries
             )
         except PortalError as exc:
             problems = _problems(exc)
@@ -182,7 +182,7 @@ def file_retry(request: HttpRequest, accession: str, file_id: int) -> HttpRespon
     return _steward_action(
         request,
         dataset,
-        lambda: services.datafile_validation_retry(actor=request.user, file=file),
+        lambda: services.datafile_validation_retry(actor=signed_in_user(request), file=file),
         f"{file.path} is being validated again.",
     )
 
@@ -195,7 +195,7 @@ def file_remove(request: HttpRequest, accession: str, file_id: int) -> HttpRespo
     return _steward_action(
         request,
         dataset,
-        lambda: services.datafile_remove(actor=request.user, file=file),
+        lambda: services.datafile_remove(actor=signed_in_user(request), file=file),
         f"{file.path} was removed from {dataset.accession}.",
     )
 
@@ -210,7 +210,7 @@ def samples_link(request: HttpRequest, accession: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         choices = [services.SampleChoice(*choice) for choice in form.choices()]
         try:
-            changed = services.samples_link(actor=request.user, dataset=dataset, choices=choices)
+            changed = services.samples_link(actor=signed_in_user(request), dataset=dataset, choices=choices)
         except PortalError as exc:
             problems = _problems(exc)
         else:
@@ -241,7 +241,7 @@ def samples_mapping(request: HttpRequest, accession: str) -> HttpResponse:
             choices = [services.SampleChoice(sample, study) for sample, study, _ in mapping.pairs]
             try:
                 changed = services.samples_link(
-                    actor=request.user, dataset=dataset, choices=choices
+                    actor=signed_in_user(request), dataset=dataset, choices=choices
                 )
             except PortalError as exc:
                 problems = _problems(exc)
@@ -271,7 +271,7 @@ def samples_community(request: HttpRequest, accession: str) -> HttpResponse:
         community = form.cleaned_data["community"]
         try:
             changed = services.samples_assign_community(
-                actor=request.user,
+                actor=signed_in_user(request),
                 dataset=dataset,
                 sample_ids=form.sample_list(),
                 community=community,
@@ -299,7 +299,7 @@ def dataset_release(request: HttpRequest, accession: str) -> HttpResponse:
     return _steward_action(
         request,
         dataset,
-        lambda: services.dataset_release(actor=request.user, dataset=dataset),
+        lambda: services.dataset_release(actor=signed_in_user(request), dataset=dataset),
         f"{dataset.accession} is released: it is now in the catalogue.",
     )
 
@@ -311,7 +311,7 @@ def dataset_retire(request: HttpRequest, accession: str) -> HttpResponse:
     return _steward_action(
         request,
         dataset,
-        lambda: services.dataset_retire(actor=request.user, dataset=dataset),
+        lambda: services.dataset_retire(actor=signed_in_user(request), dataset=dataset),
         f"{dataset.accession} is retired: it left the catalogue.",
     )
 

@@ -132,7 +132,7 @@ def _purposes_lookup() -> tuple[str, ModelColumns]:
     holds the two to the same answers)."""
     quote = connection.ops.quote_name
     requests = ModelColumns.of(AccessRequest)
-    columns = ", ".join(f"r.{quote(f.column)}" for f, _ in requests.converters)
+    columns = ", ".join(f"r.{quote(str(f.column))}" for f, _ in requests.converters)
     request_table = quote(AccessRequest._meta.db_table)
     grant_table = quote(Grant._meta.db_table)
     sql = (

@@ -84,16 +84,16 @@ def consent_ledger_verify(*, max_problems: int = 20) -> ConsentLedgerReport:
         if len(problems) >= max_problems:
             break
     for current in CurrentConsent.objects.select_related("participant").iterator(chunk_size=5000):
-        record = last.get(current.participant_id)
+        kept = last.get(current.participant_id)
         name = current.participant.study_id
         if (
-            record is None
-            or current.record_id != record.pk
-            or current.sequence != record.sequence
-            or current.answers != record.answers
+            kept is None
+            or current.record_id != kept.pk
+            or current.sequence != kept.sequence
+            or current.answers != kept.answers
         ):
             problems.append(f"{name}: the current consent does not match the last record")
-        elif current.status != _status_after(record):
+        elif current.status != _status_after(kept):
             problems.append(
                 f"{name}: the current status {current.status} does not match the last record"
             )
@@ -191,7 +191,7 @@ def participants_with_consent(
 
 
 def answer_label(answer: str) -> str:
-    return Answer(answer).label if answer in Answer.values else answer
+    return str(Answer(answer).label) if answer in Answer.values else answer
 
 
 def consent_version_to_sign(

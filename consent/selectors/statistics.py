@@ -97,7 +97,7 @@ def _status_counts() -> tuple[int, tuple[StatusCount, ...], int]:
         },
     )
     statuses = (
-        *(StatusCount(s.value, s.label, counts[s.value]) for s in ConsentStatus),
+        *(StatusCount(s.value, str(s.label), counts[s.value]) for s in ConsentStatus),
         StatusCount("suspended", "Suspended until re-consent", counts["suspended"]),
         StatusCount("none", "Not yet consented", counts["none"]),
     )

@@ -320,7 +320,7 @@ def withdrawals_chart(months: tuple[MonthWithdrawals, ...]) -> BarChart:
         Column(
             label=f"{month.month:%b}",
             sublabel=f"{month.month:%Y}" if index == 0 or month.month.month == 1 else "",
-            values=tuple((LEVEL_CSS[level], level.label, n) for level, n in month.counts),
+            values=tuple((LEVEL_CSS[level], str(level.label), n) for level, n in month.counts),
         )
         for index, month in enumerate(months)
     ]
