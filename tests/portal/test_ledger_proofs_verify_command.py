@@ -1,8 +1,13 @@
-"""verify_audit_ledger proves each earlier checkpoint consistent with the recomputed tree by
-the RFC 9162 consistency proof a witness is given, and fails if that proof does not hold."""
+"""verify_audit_ledger proves each earlier checkpoint (a file, or a URL where a copy is kept)
+consistent with the recomputed tree by the RFC 9162 consistency proof a witness is given, and
+fails if that proof does not hold."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
 
@@ -64,3 +69,46 @@ def test_a_consistency_proof_that_fails_is_reported(db: None, tmp_path: Path) ->
         "the consistency proof from the checkpoint of tree size 3 fails: "
         "the proof does not lead to the root of the tree of 10"
     )
+
+
+@pytest.fixture
+def copy_keeper(tmp_path: Path) -> Iterator[str]:
+    """Someone else's web server keeping copies of checkpoints (a real local HTTP server)."""
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(kept))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_checkpoint_kept_at_a_url_is_fetched_and_proved(
+    db: None, tmp_path: Path, copy_keeper: str
+) -> None:
+    three, _, _ = _log_with_kept_checkpoints(tmp_path)
+    (tmp_path / "kept" / "custodian.txt").write_text(three.read_text())
+
+    out = _verify_url(f"{copy_keeper}/custodian.txt")
+
+    assert "consistent with the checkpoint of tree size 3 (consistency proof of 5 hashes" in out
+
+
+def test_a_url_without_a_checkpoint_is_an_error_in_words(
+    db: None, tmp_path: Path, copy_keeper: str
+) -> None:
+    _log_with_kept_checkpoints(tmp_path)
+
+    with pytest.raises(CommandError) as refused:
+        _verify_url(f"{copy_keeper}/missing.txt")
+
+    assert str(refused.value) == (
+        f"checkpoint {copy_keeper}/missing.txt cannot be used: HTTP Error 404: File not found"
+    )
+
+
+def _verify_url(url: str) -> str:
+    out = StringIO()
+    call_command("verify_audit_ledger", "--checkpoint", url, stdout=out)
+    return out.getvalue()
