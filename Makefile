@@ -75,6 +75,7 @@ $(VAR)/static/.collected: $(STAMP) $(shell find static -type f)
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Tests import the settings in DEBUG mode (no SECRET_KEY needed); pytest-django still runs
 # each test with DEBUG off, as production does.
@@ -83,6 +84,7 @@ test: $(DEV_STAMP) $(CATALOGUES)
 	@bash .ci/debian-packages --check-or-install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -9,8 +9,8 @@ to the request when their consent is approved for every country (see selectors).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils import timezone
 

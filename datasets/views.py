@@ -64,7 +64,9 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
     problems: Sequence[str] = ()
     if request.method == "POST" and form.is_valid():
         try:
-            dataset = services.dataset_create(actor=signed_in_user(request), **form.service_arguments())
+            dataset = services.dataset_create(
+                actor=signed_in_user(request), **form.service_arguments()
+            )
         except PortalError as exc:
             problems = _problems(exc)
         else:
@@ -210,7 +212,9 @@ def samples_link(request: HttpRequest, accession: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         choices = [services.SampleChoice(*choice) for choice in form.choices()]
         try:
-            changed = services.samples_link(actor=signed_in_user(request), dataset=dataset, choices=choices)
+            changed = services.samples_link(
+                actor=signed_in_user(request), dataset=dataset, choices=choices
+            )
         except PortalError as exc:
             problems = _problems(exc)
         else:

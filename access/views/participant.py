@@ -37,6 +37,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
         marked = notifications_mark_read(actor=signed_in_user(request))
         messages.success(request, f"{marked} notice{'s' if marked != 1 else ''} marked read.")
         return redirect("access:notifications")
-    page = Paginator(notifications_of(signed_in_user(request)), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(notifications_of(signed_in_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {"page": page, "unread": unread_count(signed_in_user(request))}
     return render(request, "access/notifications.html", context)

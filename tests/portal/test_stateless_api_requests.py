@@ -77,9 +77,7 @@ def test_a_request_with_a_session_cookie_takes_the_whole_chain(researcher: User)
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/v1/"])
-def test_outside_ga4gh_a_token_request_takes_the_whole_chain(
-    researcher: User, path: str
-) -> None:
+def test_outside_ga4gh_a_token_request_takes_the_whole_chain(researcher: User, path: str) -> None:
     response = Client().get(path, headers=_bearer(researcher))
 
     assert "script-src 'self'" in response["Content-Security-Policy"]
