@@ -73,7 +73,7 @@ def test_answering_moves_the_question_to_earlier_requests(
     page = client.get(URL).content.decode()
     assert "Thank you: your answer “no” about “Origins of the Welsh” is recorded." in page
     assert "Waiting for your answer (0)" in page
-    assert "<td>Origins of the Welsh</td>" in page
+    assert '<td class="long-text">Origins of the Welsh</td>' in page
     assert "<strong>No</strong>" in page
 
 
