@@ -143,4 +143,8 @@ def test_make_run_prints_the_banner_last_and_ctrl_c_stops_everything(
     output = log.read_text(errors="replace")
     assert "Custodian stopped" in output
     assert not re.search(r"Segmentation fault|core dumped|Traceback", output)
+    # A server's crash shows in its own log: gunicorn's "was sent SIGSEGV", Celery's
+    # "exited with 'signal 11 (SIGSEGV)'".
+    for server_log in (var / "log").glob("*.log"):
+        assert "SIGSEGV" not in server_log.read_text(errors="replace"), server_log.name
     assert _processes_of(var) == []
