@@ -3,7 +3,7 @@ Markdown rendering of consent text."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import markdown
 import nh3
@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from consent import selectors, services
 from consent.models import Participant
+from portal.decorators import signed_in_user
 from portal.models import Role, User
 
 MARKDOWN_TAGS = {
@@ -29,15 +30,10 @@ def render_markdown(text: str) -> SafeString:
     return mark_safe(html)  # noqa: S308 - nh3 has removed everything but the tags above
 
 
-def user_of(request: HttpRequest) -> User:
-    # Every view here is behind role_required: the user is signed in.
-    return cast(User, request.user)
-
-
 def _acts_as_proxy(request: HttpRequest) -> bool:
     # A guardian who is also a participant acts for a child once they chose one on their
     # proxy home; until then (and without the proxy role) the consent is their own.
-    user = user_of(request)
+    user = signed_in_user(request)
     if not user.has_role(Role.PROXY):
         return False
     return not user.has_role(Role.PARTICIPANT) or ACTING_FOR in request.session
@@ -46,7 +42,7 @@ def _acts_as_proxy(request: HttpRequest) -> bool:
 def acting_participant(request: HttpRequest) -> Participant:
     """The participant whose consent this request is about: the user's own, or, for a
     proxy, the child they chose on their home page (while their authority lasts)."""
-    user = user_of(request)
+    user = signed_in_user(request)
     if _acts_as_proxy(request):
         chosen = request.session.get(ACTING_FOR)
         participant = selectors.proxied_participant(user, chosen)
@@ -63,7 +59,7 @@ def acting_participant(request: HttpRequest) -> Participant:
 
 
 def acting_proxy(request: HttpRequest) -> User | None:
-    user = user_of(request)
+    user = signed_in_user(request)
     return user if _acts_as_proxy(request) else None
 
 

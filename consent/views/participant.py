@@ -43,9 +43,8 @@ from consent.views.common import (
     acting_proxy,
     posted,
     render_markdown,
-    user_of,
 )
-from portal.decorators import role_required
+from portal.decorators import role_required, signed_in_user
 from portal.exceptions import PortalError
 from portal.models import Role, User
 from portal.views import error_response
@@ -288,12 +287,14 @@ def journey_review(request: HttpRequest) -> HttpResponse:
     if not journey.state["answers"]:
         return redirect("consent:journey_choices")
     initial = {"expected_sequence": journey.expected_sequence, "version": journey.version.pk}
-    form = ReviewForm(posted(request), initial=initial, signer_name=user_of(request).full_name)
+    form = ReviewForm(
+        posted(request), initial=initial, signer_name=signed_in_user(request).full_name
+    )
     if request.method == "POST" and form.is_valid():
         version = get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"])
         try:
             record = services.consent_record(
-                actor=user_of(request),
+                actor=signed_in_user(request),
                 proxy=acting_proxy(request),
                 participant=journey.participant,
                 version=version,
@@ -349,7 +350,7 @@ def _refused_page(
     so, and shows what is in force now.
     """
     stale = exc.form_status == 409
-    context = context_of(_refused(form, exc, participant, user_of(request).full_name), stale)
+    context = context_of(_refused(form, exc, participant, signed_in_user(request).full_name), stale)
     context["stale"] = stale
     return render(request, template, context, status=exc.form_status)
 
@@ -392,12 +393,12 @@ def choice_change(request: HttpRequest, key: str) -> HttpResponse:
         choice=choice,
         current_answer=current.answers.get(key, ""),
         initial={"expected_sequence": current.sequence},
-        signer_name=user_of(request).full_name,
+        signer_name=signed_in_user(request).full_name,
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_record(
-                actor=user_of(request),
+                actor=signed_in_user(request),
                 proxy=acting_proxy(request),
                 participant=participant,
                 version=version,
@@ -499,12 +500,12 @@ def handover(request: HttpRequest) -> HttpResponse:
         choices=list(version.choices.all()),
         guardian=waiting.answers,
         initial={"expected_sequence": waiting.sequence, "version": version.pk},
-        signer_name=user_of(request).full_name,
+        signer_name=signed_in_user(request).full_name,
     )
     if request.method == "POST" and form.is_valid():
         try:
             record = services.consent_confirm(
-                actor=user_of(request),
+                actor=signed_in_user(request),
                 participant=participant,
                 version=get_object_or_404(ConsentVersion, pk=form.cleaned_data["version"]),
                 answers=posted_answers(request.POST),
@@ -515,7 +516,7 @@ def handover(request: HttpRequest) -> HttpResponse:
         except MissingAnswersError as exc:
             _missing_to_fields(form, exc)
         except PortalError as exc:
-            form = _refused(form, exc, participant, user_of(request).full_name)
+            form = _refused(form, exc, participant, signed_in_user(request).full_name)
             context = _handover_context(form, waiting, selectors.consent_overview(participant))
             context["stale"] = exc.form_status == 409
             return render(request, "consent/handover.html", context, status=exc.form_status)
@@ -576,12 +577,12 @@ def withdraw_confirm(request: HttpRequest) -> HttpResponse:
     form = WithdrawForm(
         posted(request),
         initial={"level": level, "expected_sequence": sequence},
-        signer_name=user_of(request).full_name,
+        signer_name=signed_in_user(request).full_name,
     )
     if request.method == "POST" and form.is_valid():
         try:
             record = services.consent_withdraw(
-                actor=user_of(request),
+                actor=signed_in_user(request),
                 proxy=acting_proxy(request),
                 participant=participant,
                 level=form.cleaned_data["level"],
@@ -629,7 +630,7 @@ def receipt(request: HttpRequest, record_id: int) -> HttpResponse:
     record = get_object_or_404(
         selectors.participant_records(acting_participant(request)), pk=record_id
     )
-    stored = services.consent_receipt_create(actor=user_of(request), record=record)
+    stored = services.consent_receipt_create(actor=signed_in_user(request), record=record)
     context = {**receipt_context(record), "receipt": stored, "screen": True}
     return render(request, "consent/receipt.html", context)
 
@@ -641,7 +642,7 @@ def receipt_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
         selectors.participant_records(acting_participant(request)), pk=record_id
     )
     # Usually made by the task already; if not, made now by the same idempotent service.
-    stored = services.consent_receipt_create(actor=user_of(request), record=record)
+    stored = services.consent_receipt_create(actor=signed_in_user(request), record=record)
     response = HttpResponse(bytes(stored.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(record)}"'
     return response
@@ -654,7 +655,7 @@ def receipt_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def proxy_home(request: HttpRequest) -> HttpResponse:
     """A guardian's home: the children they act for; choosing one opens that child's consent."""
-    if not user_of(request).has_role(Role.PROXY):
+    if not signed_in_user(request).has_role(Role.PROXY):
         # Often a young person who came of age, following an old link of their guardian's.
         raise PermissionDenied(
             _(
@@ -662,11 +663,13 @@ def proxy_home(request: HttpRequest) -> HttpResponse:
                 "Nobody acts for you here: your own consent is on your consent page."
             )
         )
-    links = selectors.proxy_links(user_of(request))
+    links = selectors.proxy_links(signed_in_user(request))
     if request.method == "POST":
         chosen = request.POST.get("participant")
-        participant = selectors.proxied_participant(user_of(request), chosen)
-        if participant is None and (ended := selectors.ended_proxy_link(user_of(request), chosen)):
+        participant = selectors.proxied_participant(signed_in_user(request), chosen)
+        if participant is None and (
+            ended := selectors.ended_proxy_link(signed_in_user(request), chosen)
+        ):
             raise PermissionDenied(services.proxy_ended_message(ended))
         if participant is None:
             raise Http404("You do not act for this participant.")

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from consent import selectors, services
 from consent.forms import QuestionAnswerForm
 from consent.models import ConsentQuestion, Participant, QuestionStatus
-from consent.views.common import acting_participant, acting_proxy, user_of
-from portal.decorators import role_required
+from consent.views.common import acting_participant, acting_proxy
+from portal.decorators import role_required, signed_in_user
 from portal.exceptions import PortalError
 from portal.models import Role
 
@@ -68,7 +68,7 @@ def question_answer(request: HttpRequest, question_id: int) -> HttpResponse:
         return _page(request, participant, refused=question, form=form, status=400)
     try:
         services.consent_question_answer(
-            actor=user_of(request),
+            actor=signed_in_user(request),
             proxy=acting_proxy(request),
             question=question,
             answer=form.cleaned_data["answer"],

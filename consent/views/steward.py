@@ -28,8 +28,8 @@ from consent.models import ChoiceMeaning, ConsentVersion, VersionStatus
 from consent.selectors import MonthWithdrawals
 from consent.services import IMPORT_MAX_BYTES, ImportProblem, ParticipantImportError
 from consent.version_text import format_choices, format_questions, format_sections
-from consent.views.common import posted, render_markdown, user_of
-from portal.decorators import role_required
+from consent.views.common import posted, render_markdown
+from portal.decorators import role_required, signed_in_user
 from portal.exceptions import PortalError
 from portal.models import Role
 
@@ -42,7 +42,9 @@ def participants(request: HttpRequest) -> HttpResponse:
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            participant = services.participant_enrol(actor=user_of(request), **form.cleaned_data)
+            participant = services.participant_enrol(
+                actor=signed_in_user(request), **form.cleaned_data
+            )
         except PortalError as exc:
             form.add_error(None, exc.message)
         else:
@@ -75,12 +77,12 @@ _IMPORT_MAX_AGE = 3600
 
 
 def _sign_import(request: HttpRequest, content: bytes) -> str:
-    salt = f"{_IMPORT_SALT}:{user_of(request).pk}"
+    salt = f"{_IMPORT_SALT}:{signed_in_user(request).pk}"
     return signing.dumps(content.decode("utf-8-sig"), salt=salt, compress=True)
 
 
 def _unsign_import(request: HttpRequest, token: str) -> bytes | None:
-    salt = f"{_IMPORT_SALT}:{user_of(request).pk}"
+    salt = f"{_IMPORT_SALT}:{signed_in_user(request).pk}"
     try:
         return str(signing.loads(token, salt=salt, max_age=_IMPORT_MAX_AGE)).encode()
     except signing.BadSignature:
@@ -130,7 +132,7 @@ def _import_confirmed(request: HttpRequest) -> HttpResponse:
         )
         return _import_page(request, 400, problems=(problem,))
     try:
-        imported = services.participants_import(actor=user_of(request), content=content)
+        imported = services.participants_import(actor=signed_in_user(request), content=content)
     except ParticipantImportError as exc:
         return _import_page(request, 400, problems=exc.problems, refused=exc.message)
     count = len(imported.participants)
@@ -151,7 +153,7 @@ def participant_proxy_link(request: HttpRequest, participant_id: int) -> HttpRes
     if request.method == "POST" and form.is_valid():
         try:
             link = services.proxy_link(
-                actor=user_of(request), participant=participant, **form.cleaned_data
+                actor=signed_in_user(request), participant=participant, **form.cleaned_data
             )
         except PortalError as exc:
             form.add_error(None, exc.message)
@@ -185,7 +187,9 @@ def document_create(request: HttpRequest) -> HttpResponse:
     form = ConsentDocumentForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            document = services.consent_document_create(actor=user_of(request), **form.cleaned_data)
+            document = services.consent_document_create(
+                actor=signed_in_user(request), **form.cleaned_data
+            )
         except PortalError as exc:
             form.add_error(None, exc.message)
         else:
@@ -224,7 +228,7 @@ def version_create(request: HttpRequest, document_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = services.consent_version_create(
-                actor=user_of(request), document=document, **form.service_arguments()
+                actor=signed_in_user(request), document=document, **form.service_arguments()
             )
         except PortalError as exc:
             form.add_error(None, exc.message)
@@ -284,7 +288,7 @@ def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
     form.is_valid()
     try:
         published = services.consent_version_publish(
-            actor=user_of(request),
+            actor=signed_in_user(request),
             version=version,
             suspends_previous=form.cleaned_data.get("suspend_previous", False),
         )
