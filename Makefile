@@ -60,8 +60,7 @@ run: export CUSTODIAN_STATIC_COMPRESS := 0
 run: export EMAIL_BACKEND := portal.mail.AppendFileEmailBackend
 run: export EMAIL_FILE_PATH := $(VAR)/demo-mail.txt
 run: $(STAMP) $(CATALOGUES) $(VAR)/secret_key $(VAR)/static/.collected
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py seed_demo --sign-ins-file $(VAR)/sign-ins.txt
+	$(PY) manage.py seed_demo --migrate --sign-ins-file $(VAR)/sign-ins.txt
 	@bash scripts/run-demo $(VENV) $(VAR) $(HOST) $(PORT) $(DOWNLOAD_PORT)
 
 $(VAR)/secret_key:

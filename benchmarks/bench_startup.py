@@ -45,8 +45,7 @@ NOT_INHERITED = {
 PHASES = [
     ("pip install", "pip install --quiet -e ."),
     ("collectstatic", "manage.py collectstatic"),
-    ("migrate", "manage.py migrate"),
-    ("seed_demo", "manage.py seed_demo"),
+    ("migrate and seed_demo", "manage.py seed_demo"),
     ("servers", "Starting the worker, beat and the web servers"),
 ]
 
