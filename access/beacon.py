@@ -449,7 +449,13 @@ def info_response(base_url: str) -> dict[str, Any]:
             ),
             "welcomeUrl": f"{_site()}/datasets/",
             "alternativeUrl": f"{base_url}/ga4gh/beacon/v2",
-            "info": {"maxRangeBases": MAX_RANGE, "assemblies": sorted(set(ASSEMBLIES.values()))},
+            "info": {
+                "maxRangeBases": MAX_RANGE,
+                "assemblies": sorted(set(ASSEMBLIES.values())),
+                # Record granularity's pages: `skip` counts pages of `limit` records.
+                "pagination": {"defaultLimit": DEFAULT_LIMIT, "maxLimit": MAX_LIMIT},
+                "filters": "DUO terms and dataset accessions: see /filtering_terms",
+            },
         },
     }
 

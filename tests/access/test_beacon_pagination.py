@@ -149,3 +149,9 @@ def test_bad_post_pagination_is_refused_plainly(
     assert response.status_code == 400, response.content
     validate(response.json(), "responses/beaconErrorResponse.json")
     assert message in response.json()["error"]["errorMessage"]
+
+
+def test_the_info_document_states_the_page_limits(db: None) -> None:
+    info = Client().get(f"{URL}/info").json()["response"]["info"]
+
+    assert info["pagination"] == {"defaultLimit": 10, "maxLimit": 100}
