@@ -7,7 +7,9 @@ then 200). Then gunicorn on 127.0.0.1, with 2 sync workers and then as `make run
 pages (2 workers x 8 threads), is loaded by wrk (16 connections): `GET /ga4gh/drs/v1/objects/{id}/access/https` with the bearer token (every request
 authenticated, the caller's grant, consent and link checked while nothing was audited), the
 DrsObject `GET /objects/{id}`, and the trivial view `/healthz` on the same server as the
-reference.
+reference. The sealer is run as beat runs it, so the cache version (`state_version`) is
+settled. A DRS request with a token and no session passes through the stateless chain
+(`portal/stateless.py`); `/healthz` still passes through the whole one, as a page does.
 """
 
 from __future__ import annotations
