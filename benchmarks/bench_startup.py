@@ -207,7 +207,7 @@ def main() -> None:
     print(
         "Targets (issue 15): first page within 90 s of a fresh clone, within 15 s on the "
         "second start; everything stopped within 5 s of Ctrl-C (the run script kills what is "
-        "left after 4.5 s, so the last is met by construction; the table says whether it had "
+        "left after 4 s, so the last is met by construction; the table says whether it had "
         "to). In this run: first start "
         f"{'met' if first_s <= 90 else 'not met'}, second start "
         f"{'met' if second_s <= 15 else 'not met'}, stopping "
