@@ -167,3 +167,21 @@ def test_a_guardians_reconsent_marks_the_childs_previous_answers_as_the_childs(
         "answer”: check each one."
     ) in page
     _for_a_guardian(page)
+
+
+def test_a_welsh_guardians_change_and_withdrawal_pages_are_in_welsh_and_name_the_child(
+    acting: Client, guardian: User, version: ConsentVersion
+) -> None:
+    _sign_first_consent(acting, version)
+    User.objects.filter(pk=guardian.pk).update(language="cy")
+
+    change = _text(acting.get("/consent/change/commercial/"))
+    withdraw = _text(acting.get("/consent/withdraw/"))
+
+    assert '<html lang="cy">' in change
+    assert "Newid ateb Pat" in change
+    assert '<html lang="cy">' in withdraw
+    assert "Pa mor bell ydych chi am dynnu Pat yn ôl?" in withdraw
+    for page in (change, withdraw):
+        assert "Change Pat's answer" not in page
+        assert "How far do you want to withdraw" not in page
