@@ -21,8 +21,8 @@ def _exists(params: dict[str, Any]) -> bool:
 
 def _post(filters: Any) -> Any:
     parameters = sequence(2000, "C", "T")
-    body = {"meta": {"apiVersion": "v2.0.0"}, "query": {"requestParameters": parameters}}
-    body["query"]["filters"] = filters
+    query: dict[str, Any] = {"requestParameters": parameters, "filters": filters}
+    body = {"meta": {"apiVersion": "v2.0.0"}, "query": query}
     return Client().post(f"{URL}/g_variants", body, content_type="application/json")
 
 

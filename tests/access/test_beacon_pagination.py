@@ -71,7 +71,7 @@ def test_a_post_pages_through_query_pagination(
     beacon_world: BeaconWorld, approved_request: AccessRequest, researcher: User
 ) -> None:
     parameters = {k: v for k, v in RANGE.items() if k != "requestedGranularity"}
-    body = {
+    body: dict[str, Any] = {
         "meta": {"apiVersion": "v2.0.0"},
         "query": {
             "requestParameters": parameters,

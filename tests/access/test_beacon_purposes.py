@@ -18,7 +18,6 @@ from tests.access.beacon_support import BeaconWorld, ask, sequence
 from tests.access.conftest import Cohort, complete_draft
 from tests.conftest import signed_in_client
 from tests.consent.conftest import ALL_YES, give
-from tests.factories import UserFactory
 
 
 def test_the_declared_purpose_is_the_latest_request_naming_a_primary_use(
@@ -27,7 +26,9 @@ def test_the_declared_purpose_is_the_latest_request_naming_a_primary_use(
     assert scopes_for(researcher).default.tier == PUBLIC
     first = complete_draft(researcher, cohort.dataset)
     complete_draft(researcher, cohort.dataset, primary_use="")  # newer, but no purpose
-    colleague = UserFactory(email="colleague@lab.example", role=Role.RESEARCHER)
+    colleague = User.objects.create_user(
+        "colleague@lab.example", None, full_name="A Colleague", roles=[Role.RESEARCHER]
+    )
     complete_draft(colleague, cohort.dataset, primary_use="GRU")  # newer, someone else's
 
     scopes = scopes_for(researcher)
