@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import jwt
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,7 +31,7 @@ from access.services.deliveries import DERIVATIVES, MULTI_SAMPLE_FORMATS, grant_
 from access.visas import visa_subject, visa_verify
 from datasets import genomics
 from datasets.models import DataFile, DataFileFormat, DatasetStatus, FileStatus
-from portal.audit import state_version_sql
+from portal.audit import state_version
 from portal.exceptions import NotFoundError, PermissionError_, PortalError
 from portal.models import User
 
@@ -449,15 +448,6 @@ def _remember(key: tuple[Any, ...], head: str, answer: Any, until: dt.datetime) 
     _answers[key] = (head, answer, until)
 
 
-def _head() -> str:
-    """`portal.audit.state_version` in plain SQL: building the ORM query costs more than
-    running it, and every access request reads it."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {state_version_sql()}")  # noqa: S608
-        row = cursor.fetchone()
-    return str(row[0])
-
-
 def _object(
     caller: Caller, object_id: ObjectId, head: str
 ) -> tuple[Blob | Preparing | NeedsDelivery, dt.datetime | None]:
@@ -497,7 +487,7 @@ def drs_object(caller: Caller, object_id: ObjectId) -> Blob | Preparing | NeedsD
     grant holder's answer is given again after one query while nothing was audited since
     (see `_answers`).
     """
-    head = caller.state_version or _head()
+    head = caller.state_version or state_version()
     key = ("object", caller.user.pk, caller.datasets, str(object_id))
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
@@ -536,7 +526,7 @@ def drs_access(
         raise PermissionError_(
             "This API token may only read: fetching files needs a token with the download scope."
         )
-    head = caller.state_version or _head()
+    head = caller.state_version or state_version()
     key = ("access", caller.user.pk, caller.datasets, str(object_id), base_url)
     known = _answers.get(key)
     if known is not None and known[0] == head and timezone.now() + _link_left() < known[2]:
