@@ -172,7 +172,7 @@ def test_answering_twice_is_refused(asks: Participant) -> None:
 
     today = timezone.localdate()
     assert caught.value.message == (
-        f"This question was already answered on {today:%d %B %Y}: no. An answer cannot be changed."
+        f"This question was already answered on {today:%-d %B %Y}: no. An answer cannot be changed."
     )
     assert caught.value.http_status == 409
     question.refresh_from_db()
