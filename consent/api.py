@@ -89,7 +89,7 @@ class ConsentMeApi(APIView):
         version = selectors.published_version(data.validated_data["version"])
         if version is None:
             raise NotFoundError("There is no published consent version with this id.")
-        services.consent_record(
+        record = services.consent_record(
             actor=request.user,
             participant=participant,
             version=version,
@@ -98,7 +98,7 @@ class ConsentMeApi(APIView):
             channel=Channel.API,
             expected_sequence=data.validated_data["expected_sequence"],
         )
-        return Response(_state(selectors.current_consent(participant), participant), status=201)
+        return Response(_state(selectors.consent_state_after(record), participant), status=201)
 
 
 class ConsentWithdrawApi(APIView):
@@ -114,7 +114,7 @@ class ConsentWithdrawApi(APIView):
         participant = _participant(request)
         data = self.WithdrawalInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.consent_withdraw(
+        record = services.consent_withdraw(
             actor=request.user,
             participant=participant,
             level=WithdrawalLevel(data.validated_data["level"]),
@@ -122,7 +122,7 @@ class ConsentWithdrawApi(APIView):
             channel=Channel.API,
             expected_sequence=data.validated_data["expected_sequence"],
         )
-        return Response(_state(selectors.current_consent(participant), participant), status=201)
+        return Response(_state(selectors.consent_state_after(record), participant), status=201)
 
 
 class DuoConditionsSerializer(serializers.Serializer):

@@ -36,7 +36,10 @@ from portal.models import Role, User
 
 
 def participant_for_user(user: User) -> Participant | None:
-    return Participant.objects.filter(user=user).first()
+    participant = Participant.objects.filter(user=user).first()
+    if participant is not None:
+        participant.user = user  # the account in hand, not a second read of it
+    return participant
 
 
 def participant_list() -> QuerySet[Participant]:
@@ -105,10 +108,28 @@ def _status_after(record: ConsentRecord) -> str:
 
 
 def current_consent(participant: Participant) -> CurrentConsent | None:
-    return (
+    current = (
         CurrentConsent.objects.select_related("version", "version__document")
         .filter(participant=participant)
         .first()
+    )
+    if current is not None:
+        current.participant = participant  # the participant in hand, not a second read
+    return current
+
+
+def consent_state_after(record: ConsentRecord) -> CurrentConsent:
+    """The current consent that `record`, just appended, left (unsaved: the projection the
+    service wrote in the same transaction), for answering a write without reading it back."""
+    return CurrentConsent(
+        participant=record.participant,
+        record=record,
+        sequence=record.sequence,
+        version=record.version,
+        status=_status_after(record),
+        suspended=False,
+        answers=record.answers,
+        updated_at=record.created_at,
     )
 
 

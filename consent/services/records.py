@@ -19,6 +19,7 @@ from consent.meanings import consent_terms
 from consent.models import (
     Answer,
     Channel,
+    ConsentChoice,
     ConsentReceipt,
     ConsentRecord,
     ConsentStatus,
@@ -57,8 +58,12 @@ def _check_signature(signature: str, signer: User) -> str:
     return signature
 
 
-def _check_answers(version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
-    choices = {c.key: c for c in version.choices.all()}
+def _check_answers(
+    version: ConsentVersion,
+    answers: Mapping[str, str],
+    choice_list: list[ConsentChoice] | None = None,
+) -> dict[str, str]:
+    choices = {c.key: c for c in (version.choices.all() if choice_list is None else choice_list)}
     unknown = sorted(set(answers) - set(choices))
     if unknown:
         raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
@@ -89,7 +94,11 @@ def _child(participant: Participant) -> dict[str, str]:
 def _locked_current(
     participant: Participant, expected_sequence: int, *, proxy: User | None = None
 ) -> CurrentConsent | None:
-    """Lock the participant (serializing their submissions) and check the form is fresh."""
+    """Lock the participant (serializing their submissions) and check the form is fresh.
+
+    Two statements, not one: a `SELECT ... FOR UPDATE` that waited for the lock re-checks
+    only the locked row, and would return the current consent as it was before the writer
+    it waited for committed (tests/consent/test_concurrency.py)."""
     Participant.objects.select_for_update().get(pk=participant.pk)
     current = (
         CurrentConsent.objects.select_related("version__document", "record")
@@ -130,6 +139,7 @@ def _append(
     channel: Channel,
     signature: str,
     receipt: bool,
+    choices: list[ConsentChoice],
     audit_extra: Mapping[str, object] | None = None,
 ) -> ConsentRecord:
     record = ConsentRecord(
@@ -148,7 +158,7 @@ def _append(
     )
     record.record_hash = record_hash(record)
     record.save(force_insert=True)
-    meanings = {c.key: c.meaning for c in version.choices.all()}
+    meanings = {c.key: c.meaning for c in choices}
     terms = consent_terms(meanings, answers, country=version.document.country)
     projection = {
         "record": record,
@@ -193,21 +203,20 @@ def _append(
     return record
 
 
-def _version_in_force(version: ConsentVersion) -> ConsentVersion:
-    """One read of the version and its choices, used to check and to project."""
-    version = (
-        ConsentVersion.objects.select_related("document")
-        .prefetch_related("choices")
-        .get(pk=version.pk)
+def _choices_in_force(version: ConsentVersion) -> list[ConsentChoice]:
+    """The version's choices, read only if the version is still the one in force: one query
+    checks and reads (every version has at least one choice, so none means not in force)."""
+    choices = list(
+        ConsentChoice.objects.filter(version_id=version.pk, version__status=VersionStatus.PUBLISHED)
     )
-    if version.status != VersionStatus.PUBLISHED:
+    if not choices:
         raise StaleConsentError(
             _(
                 "This version of the consent form is no longer in force; a newer one was "
                 "published. Nothing was saved: please read the new version."
             ),
         )
-    return version
+    return choices
 
 
 def _check_active(
@@ -249,11 +258,11 @@ def consent_record(
     """
     with transaction.atomic():
         current = _locked_current(participant, expected_sequence, proxy=proxy)
-        version = _version_in_force(version)
+        choices = _choices_in_force(version)
         _check_active(participant, current, proxy)
         if proxy is not None:
             check_proxy_authority(participant, proxy)
-        clean = _check_answers(version, answers)
+        clean = _check_answers(version, answers, choices)
         signature = _check_signature(signature, proxy or participant.user)
         if current is None:
             kind = RecordKind.CONSENT
@@ -282,6 +291,7 @@ def consent_record(
             channel=channel,
             signature=signature,
             receipt=receipt,
+            choices=choices,
         )
 
 
@@ -329,6 +339,7 @@ def consent_withdraw(
             channel=channel,
             signature=signature,
             receipt=receipt,
+            choices=list(current.version.choices.all()),
         )
 
 
@@ -383,12 +394,12 @@ def consent_confirm(
                 code="nothing_to_confirm",
                 http_status=409,
             )
-        version = _version_in_force(version)
+        choices = _choices_in_force(version)
         if version.document_id != current.version.document_id:
             raise ConsentError(
                 _("This is not the consent form your guardian signed for you."), code="invalid"
             )
-        clean = _check_answers(version, answers)
+        clean = _check_answers(version, answers, choices)
         signature = _check_signature(signature, participant.user)
         return _append(
             participant=participant,
@@ -403,6 +414,7 @@ def consent_confirm(
             channel=channel,
             signature=signature,
             receipt=receipt,
+            choices=choices,
             audit_extra={
                 "guardian_record": waiting.record.sequence,
                 "kept": sorted(k for k, a in clean.items() if waiting.answers.get(k) == a),

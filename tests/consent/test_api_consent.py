@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 import pytest
 from django.core import mail
@@ -118,6 +119,51 @@ def test_withdrawal_via_api_and_twice_refused(
     assert first.json()["status"] == "no_use"
     assert second.status_code == 400
     assert second.json()["code"] == "already_withdrawn"
+
+
+def test_an_update_and_a_withdrawal_answer_with_the_state_a_later_read_returns(
+    enrolled: Participant, version: ConsentVersion
+) -> None:
+    give(enrolled, version)
+    client = client_for(enrolled.user)
+    changed = {**ALL_YES, "general": "no"}
+
+    updated = client.post(
+        "/api/v1/consent/me/",
+        _body(version, enrolled.user, answers=changed, expected_sequence=1),
+        format="json",
+    )
+    after_update = client.get("/api/v1/consent/me/").json()
+    withdrawn = client.post(
+        "/api/v1/consent/me/withdrawal/",
+        {"level": "no_contact", "signature": enrolled.user.full_name, "expected_sequence": 2},
+        format="json",
+    )
+    after_withdrawal = client.get("/api/v1/consent/me/").json()
+
+    assert updated.status_code == 201, updated.content
+    assert updated.json() == after_update
+    assert {k: v for k, v in after_update.items() if k != "updated_at"} == {
+        "study_id": enrolled.study_id,
+        "sequence": 2,
+        "status": "active",
+        "suspended": False,
+        "version": version.pk,
+        "document": "Main study consent",
+        "version_number": 1,
+        "language": "en",
+        "answers": changed,
+    }
+    assert withdrawn.status_code == 201, withdrawn.content
+    assert withdrawn.json() == after_withdrawal
+    assert after_withdrawal["sequence"] == 3
+    assert after_withdrawal["status"] == "no_contact"
+    assert after_withdrawal["answers"] == changed
+    records = ConsentRecord.objects.filter(participant=enrolled).order_by("sequence")
+    assert [r.created_at for r in records][1:] == [
+        datetime.fromisoformat(after_update["updated_at"]),
+        datetime.fromisoformat(after_withdrawal["updated_at"]),
+    ]
 
 
 def test_duo_view_lists_conditions(enrolled: Participant, version: ConsentVersion) -> None:
