@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from portal.db import fetch_prepared
 from portal.models import AuditEvent, User
 
 # The first link of the consent records' per-participant chains (consent/ledger.py).
@@ -72,6 +73,7 @@ def audit_log(
         object_type = object_type or target._meta.label_lower
         object_id = object_id or str(target.pk)
     actor_obj = actor if actor is not None and actor.is_authenticated else None
+    before_json, after_json = canonical_json(before or {}), canonical_json(after or {})
     event = AuditEvent(
         occurred_at=timezone.now(),
         actor=actor_obj,
@@ -79,13 +81,41 @@ def audit_log(
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        before=json.loads(canonical_json(before or {})),
-        after=json.loads(canonical_json(after or {})),
+        before=json.loads(before_json),
+        after=json.loads(after_json),
         request_id=request_id_var.get(),
         changes_state=changes_state,
     )
-    event.save(force_insert=True)
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        return event
+    # Every audited write runs this: a prepared INSERT of the canonical JSON as it is, not
+    # the ORM compiling the statement and encoding both documents again (half the cost).
+    ((event.pk,),) = fetch_prepared(
+        _INSERT_EVENT,
+        [
+            event.occurred_at,
+            event.actor_id,
+            event.actor_label,
+            event.action,
+            event.object_type,
+            event.object_id,
+            before_json,
+            after_json,
+            event.request_id,
+            event.changes_state,
+        ],
+    )
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
+
+
+_INSERT_EVENT = (
+    "INSERT INTO portal_auditevent (occurred_at, actor_id, actor_label, action, object_type,"
+    ' object_id, "before", "after", request_id, changes_state)'
+    " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s) RETURNING id"
+)
 
 
 # The version of the portal's state ---------------------------------------------------------
