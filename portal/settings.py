@@ -116,7 +116,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # GA4GH requests with an API token and no session take CUSTODIAN_STATELESS_MIDDLEWARE.
+    # GA4GH and /api/ requests with an API token and no session take
+    # CUSTODIAN_STATELESS_MIDDLEWARE.
     "portal.stateless.StatelessApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,4 +1,4 @@
-"""A shorter middleware chain for GA4GH requests that carry an API token and no session.
+"""A shorter middleware chain for API requests that carry an API token and no session.
 
 htslib, DRS and htsget clients ask for the same URL many times a second, each time with
 `Authorization: Bearer <token>` and no cookie. For such a request the session, CSRF,
@@ -9,10 +9,10 @@ take `CUSTODIAN_STATELESS_MIDDLEWARE`, which keeps every layer that can change t
 or its headers: security headers, the request id, language, bad-input refusals, and
 framing and content-security headers (a constant policy: an API answer loads nothing).
 
-Everything else (a page, a cookie, a request without a token, a path outside /ga4gh/) takes
-the full `MIDDLEWARE` unchanged. `request.user` is the anonymous user until the API view
-authenticates the token, exactly as the full chain leaves it for a request without a
-session.
+Everything else (a page, a cookie, a request without a token, a path outside /ga4gh/ and
+/api/) takes the full `MIDDLEWARE` unchanged. `request.user` is the anonymous user until the
+API view authenticates the token, exactly as the full chain leaves it for a request without
+a session.
 """
 
 from __future__ import annotations
@@ -29,11 +29,14 @@ from django.utils.module_loading import import_string
 
 # The schemes ApiTokenAuthentication reads (portal/authentication.py).
 _TOKEN_SCHEMES = ("bearer", "token")
+# GA4GH clients (DRS, htsget, passports, beacon) and the REST API (`/api/v1/`: scripts and
+# apps updating consent, requests and datasets with a token).
+_STATELESS_PREFIXES = ("/ga4gh/", "/api/")
 
 
 def is_stateless(request: HttpRequest) -> bool:
-    """A GA4GH request with an API token and no session cookie."""
-    if not request.path_info.startswith("/ga4gh/"):
+    """A GA4GH or REST API request with an API token and no session cookie."""
+    if not request.path_info.startswith(_STATELESS_PREFIXES):
         return False
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return False
@@ -65,7 +68,7 @@ class _StatelessHandler(BaseHandler):
 
 
 class StatelessApiMiddleware:
-    """First in `MIDDLEWARE`: sends stateless GA4GH requests down the shorter chain."""
+    """First in `MIDDLEWARE`: sends stateless API requests down the shorter chain."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -1,4 +1,4 @@
-"""GA4GH requests with an API token and no session take the shorter middleware chain
+"""GA4GH and /api/ requests with an API token and no session take the shorter middleware chain
 (portal/stateless.py): same answers, the API's own strict headers, no cookies; anything
 else (a session cookie, a page, no token) takes the whole chain as before."""
 
@@ -76,10 +76,34 @@ def test_a_request_with_a_session_cookie_takes_the_whole_chain(researcher: User)
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/api/v1/"])
-def test_outside_ga4gh_a_token_request_takes_the_whole_chain(researcher: User, path: str) -> None:
+@pytest.mark.parametrize("path", ["/healthz", "/datasets/"])
+def test_outside_the_apis_a_token_request_takes_the_whole_chain(
+    researcher: User, path: str
+) -> None:
     response = Client().get(path, headers=_bearer(researcher))
 
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_a_rest_api_request_with_a_token_takes_the_short_chain(participant: User) -> None:
+    token = api_token_for(participant, ApiTokenScope.READ)
+
+    response = Client().get(
+        "/api/v1/consent/me/",
+        headers={"Authorization": f"Token {token}", "X-Request-ID": "rest-api-call-1"},
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "none"
+    assert response["Content-Security-Policy"] == API_POLICY
+    assert response["X-Request-ID"] == "rest-api-call-1"
+    assert response.cookies == {}
+
+
+def test_a_rest_api_request_without_a_token_takes_the_whole_chain(db: None) -> None:
+    response = Client().get("/api/v1/consent/me/")
+
+    assert response.status_code in (401, 403)
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
