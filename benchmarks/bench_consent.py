@@ -334,7 +334,9 @@ def _client_process(
     return out
 
 
-def http_benchmark(version_id: int) -> dict[str, float]:
+def http_benchmark(version_id: int, server_config: str | None = None) -> dict[str, float]:
+    """`server_config`: a gunicorn configuration file for the server (bench_ledger's old
+    path), else gunicorn's defaults."""
     from django.db.models import Max
 
     from consent.models import ConsentRecord, Participant
@@ -374,6 +376,7 @@ def http_benchmark(version_id: int) -> dict[str, float]:
             "4",
             "--log-level",
             "warning",
+            *(["--config", server_config] if server_config else []),
         ],
         cwd=ROOT,
         env=env,
