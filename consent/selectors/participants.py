@@ -36,9 +36,11 @@ from portal.models import Role, User
 
 
 def participant_for_user(user: User) -> Participant | None:
-    participant = Participant.objects.filter(user=user).first()
-    if participant is not None:
-        participant.user = user  # the account in hand, not a second read of it
+    try:
+        participant = Participant.objects.get(user=user)
+    except Participant.DoesNotExist:
+        return None
+    participant.user = user  # the account in hand, not a second read of it
     return participant
 
 
@@ -134,11 +136,12 @@ def consent_state_after(record: ConsentRecord) -> CurrentConsent:
 
 
 def published_version(version_id: int) -> ConsentVersion | None:
-    return (
-        ConsentVersion.objects.select_related("document")
-        .filter(pk=version_id, status=VersionStatus.PUBLISHED)
-        .first()
-    )
+    try:
+        return ConsentVersion.objects.select_related("document").get(
+            pk=version_id, status=VersionStatus.PUBLISHED
+        )
+    except ConsentVersion.DoesNotExist:
+        return None
 
 
 def choice_meanings(version: ConsentVersion) -> dict[str, str]:

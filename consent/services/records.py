@@ -100,11 +100,13 @@ def _locked_current(
     only the locked row, and would return the current consent as it was before the writer
     it waited for committed (tests/consent/test_concurrency.py)."""
     Participant.objects.select_for_update().get(pk=participant.pk)
-    current = (
-        CurrentConsent.objects.select_related("version__document", "record")
-        .filter(participant=participant)
-        .first()
-    )
+    try:
+        # The record for its hash (the next record's link); the version only when needed.
+        current: CurrentConsent | None = CurrentConsent.objects.select_related("record").get(
+            participant=participant
+        )
+    except CurrentConsent.DoesNotExist:
+        current = None
     sequence = current.sequence if current else 0
     if sequence != expected_sequence:
         if proxy is not None:
@@ -207,7 +209,9 @@ def _choices_in_force(version: ConsentVersion) -> list[ConsentChoice]:
     """The version's choices, read only if the version is still the one in force: one query
     checks and reads (every version has at least one choice, so none means not in force)."""
     choices = list(
-        ConsentChoice.objects.filter(version_id=version.pk, version__status=VersionStatus.PUBLISHED)
+        ConsentChoice.objects.filter(
+            version_id=version.pk, version__status=VersionStatus.PUBLISHED
+        ).order_by("order")
     )
     if not choices:
         raise StaleConsentError(
