@@ -370,10 +370,11 @@ def report(
         f"{bench_consent.HTTP_SECONDS} s, gunicorn 4 sync workers, sealer every {SEAL_EVERY:.0f} s\n"
     )
     print(
-        "| code path | accepted/s | one client, accepted/s | ratio | p50 ms | p99 ms | "
+        "| code path | requests | refused as stale (409) | accepted/s | one client, accepted/s "
+        "| ratio | p50 ms | p99 ms | "
         "records exact | entries | sealed once each | sealing lag p50 / p99 / max s | load |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|---:|---|---|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---|")
     for name, run in (
         ("old: the global lock and the tail read (global_lock_gunicorn.py)", old_path),
         ("**this code: no lock, sealed afterwards**", http),
@@ -386,7 +387,8 @@ def report(
         )
         run["once"] = once
         print(
-            f"| {name} | {run['throughput']:.0f} | {run['solo_rate']:.0f} | "
+            f"| {name} | {run['requests']:,} | {run['stale']:,} | {run['throughput']:.0f} | "
+            f"{run['solo_rate']:.0f} | "
             f"{run['throughput'] / run['solo_rate']:.1f}× | {run['p50']:.0f} | {run['p99']:.0f} | "
             f"{'yes' if run['exact'] else 'NO'} | {run['entries']:,} | {'yes' if once else 'NO'} | "
             f"{run['lag_p50']:.1f} / {run['lag_p99']:.1f} / {run['lag_max']:.1f} | {run['load']} |"
