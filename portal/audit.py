@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from portal.db import fetch_prepared
@@ -86,7 +86,8 @@ def audit_log(
         request_id=request_id_var.get(),
         changes_state=changes_state,
     )
-    if connection.vendor != "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
         event.save(force_insert=True)
         return event
     # Every audited write runs this: a prepared INSERT of the canonical JSON as it is, not
@@ -107,7 +108,7 @@ def audit_log(
         ],
     )
     event._state.adding = False
-    event._state.db = connection.alias
+    event._state.db = db.alias
     return event
 
 
