@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from consent import views
-from consent.views.verify import receipt_verify
+from consent.views.verify import receipt_proof, receipt_verify
 
 app_name = "consent"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("receipts/<int:record_id>/", views.receipt, name="receipt"),
     path("receipts/<int:record_id>/pdf/", views.receipt_pdf, name="receipt_pdf"),
     path("receipts/<int:record_id>/verify/", receipt_verify, name="receipt_verify"),
+    path("receipts/<int:record_id>/proof/", receipt_proof, name="receipt_proof"),
     path("questions/", views.questions, name="questions"),
     path("questions/<int:question_id>/answer/", views.question_answer, name="question_answer"),
     # --- stewards

@@ -35,6 +35,7 @@ from consent.models import (
     WithdrawalLevel,
 )
 from consent.receipts import receipt_context, receipt_filename
+from consent.selectors.verification import record_seal
 from consent.services.errors import MissingAnswersError
 from consent.transitions import withdrawal_levels_open
 from consent.views.common import (
@@ -631,7 +632,12 @@ def receipt(request: HttpRequest, record_id: int) -> HttpResponse:
         selectors.participant_records(acting_participant(request)), pk=record_id
     )
     stored = services.consent_receipt_create(actor=signed_in_user(request), record=record)
-    context = {**receipt_context(record), "receipt": stored, "screen": True}
+    context = {
+        **receipt_context(record),
+        "receipt": stored,
+        "screen": True,
+        "seal": record_seal(record),
+    }
     return render(request, "consent/receipt.html", context)
 
 

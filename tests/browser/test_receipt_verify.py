@@ -4,13 +4,16 @@ sealed entry or the proof was altered in the database."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from playwright.sync_api import Page, expect
 
 from consent.models import ConsentRecord
 from consent.services import consent_version_publish
-from portal.ledger import ledger_seal
+from portal.ledger import ledger_origin, ledger_seal
 from portal.models import User
 from tests.browser.conftest import assert_accessible, browser_sign_in, screenshot
 from tests.consent.conftest import give, make_version
@@ -71,6 +74,27 @@ def test_receipt_verifies_in_the_browser_once_sealed(
     steps = page.locator("#verify-steps li")
     assert steps.evaluate_all("items => items.map(i => i.dataset.result)") == ["passed"] * 4
     screenshot(page, "receipt_verify_ok")
+    assert_accessible(page)
+
+
+def test_the_sealed_receipt_shows_its_place_in_the_log_and_downloads_its_proof(
+    page: Page, participant: User, record: ConsentRecord
+) -> None:
+    ledger_seal()
+    browser_sign_in(page, participant)
+    page.goto(f"/consent/receipts/{record.pk}/")
+
+    seal = page.locator("#receipt-seal")
+    expect(seal).to_be_visible()
+    expect(seal).to_contain_text("Checkpoint's root hash")
+    screenshot(page, "receipt_sealed")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the proof").click()
+    proof = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+
+    assert download.value.suggested_filename.endswith(f"-{record.sequence}-proof.json")
+    assert proof["record_hash"] == record.record_hash
+    assert proof["checkpoint"].splitlines()[0] == ledger_origin()
     assert_accessible(page)
 
 
