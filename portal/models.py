@@ -379,6 +379,9 @@ class LedgerWitnessPush(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The witness's signature line over this checkpoint (c2sp.org/tlog-cosignature), checked
+    # against the witness's configured key; empty for a witness configured without one.
+    cosignature = models.TextField(blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

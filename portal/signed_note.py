@@ -10,6 +10,10 @@ the portal's checkpoints:
 - note: text (UTF-8, ending in a newline), a blank line, then one line per signature,
   `— <name> <base64(key hash || 64-byte Ed25519 signature of the text)>`
 - checkpoint text: origin, tree size in decimal, base64 root hash, one per line.
+- cosignature (c2sp.org/tlog-cosignature, what a witness answers): a signature line by the
+  witness's key, whose key hash takes the algorithm byte 0x04, over `cosignature/v1`, `time
+  <t>` and the checkpoint text; the signature is `<t as 8 bytes, big-endian> || Ed25519`.
+  A witness's verifier key is `<name>+<hash>+<base64(0x04 || 32-byte public key)>`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ALG_ED25519 = 0x01
+ALG_COSIGNATURE_V1 = 0x04
 SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space
 _NAME = re.compile(r"[^\s+]+")
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
@@ -34,8 +39,8 @@ class NoteError(ValueError):
     """A key, note or checkpoint that is malformed or does not verify; the message says why."""
 
 
-def key_hash(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+def key_hash(name: str, public_key: bytes, algorithm: int = ALG_ED25519) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([algorithm]) + public_key).digest()[:4]
 
 
 def _check_name(name: str) -> None:
@@ -50,13 +55,15 @@ def _b64decode(value: str) -> bytes:
         raise NoteError("not valid base64") from exc
 
 
-def _key_parts(name: str, hash_hex: str, encoded: str, size: int) -> bytes:
+def _key_parts(
+    name: str, hash_hex: str, encoded: str, size: int, algorithm: int = ALG_ED25519
+) -> bytes:
     _check_name(name)
     if not re.fullmatch(r"[0-9a-f]{8}", hash_hex):
         raise NoteError("the key hash must be 8 lowercase hex digits")
     raw = _b64decode(encoded)
-    if len(raw) != 1 + size or raw[0] != ALG_ED25519:
-        raise NoteError("not an Ed25519 key (algorithm byte 0x01 and 32 bytes)")
+    if len(raw) != 1 + size or raw[0] != algorithm:
+        raise NoteError(f"not an Ed25519 key (algorithm byte 0x{algorithm:02x} and 32 bytes)")
     return raw[1:]
 
 
@@ -197,3 +204,71 @@ def checkpoint_parse(text: str) -> Checkpoint:
 
 def checkpoint_open(note: str, verifier: Verifier) -> Checkpoint:
     return checkpoint_parse(note_open(note, verifier))
+
+
+# Witnesses' cosignatures -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cosigner:
+    """A witness's public key, as the log's operator configures it."""
+
+    name: str
+    public_key: bytes
+
+    @property
+    def key_hash(self) -> bytes:
+        return key_hash(self.name, self.public_key, ALG_COSIGNATURE_V1)
+
+    @property
+    def key(self) -> str:
+        encoded = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
+        return f"{self.name}+{self.key_hash.hex()}+{encoded}"
+
+
+def cosigner_from_key(key: str) -> Cosigner:
+    parts = key.split("+", 2)
+    if len(parts) != 3:
+        raise NoteError("a witness key is <name>+<hash>+<key>")
+    name, hash_hex, encoded = parts
+    cosigner = Cosigner(name, _key_parts(name, hash_hex, encoded, 32, ALG_COSIGNATURE_V1))
+    if cosigner.key_hash.hex() != hash_hex:
+        raise NoteError("the key hash does not match the name and key")
+    return cosigner
+
+
+def cosigned_message(text: str, timestamp: int) -> bytes:
+    return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    line: str  # the signature line, with its newline, as it goes under a note
+    timestamp: int
+
+
+def cosignature_find(signatures: str, text: str, cosigner: Cosigner) -> Cosignature:
+    """The line among `signatures` (a witness's answer) by which `cosigner` cosigned the
+    checkpoint `text`; NoteError if none does."""
+    _check_text(text)
+    for line in signatures.splitlines():
+        if not line.startswith(SIGNATURE_PREFIX):
+            continue
+        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = _b64decode(encoded)
+        except NoteError:
+            continue
+        if name != cosigner.name or raw[:4] != cosigner.key_hash or len(raw) != 4 + 8 + 64:
+            continue
+        timestamp = int.from_bytes(raw[4:12], "big")
+        if timestamp >= 2**63:
+            raise NoteError(f"the cosignature by {cosigner.name} has an impossible time")
+        try:
+            Ed25519PublicKey.from_public_bytes(cosigner.public_key).verify(
+                raw[12:], cosigned_message(text, timestamp)
+            )
+        except InvalidSignature as exc:
+            raise NoteError(f"invalid cosignature by witness key {cosigner.name}") from exc
+        return Cosignature(line + "\n", timestamp)
+    raise NoteError(f"no cosignature by witness key {cosigner.name}+{cosigner.key_hash.hex()}")

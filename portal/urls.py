@@ -44,6 +44,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("ledger/checkpoint", views.ledger_checkpoint, name="ledger_checkpoint"),
+    path(
+        "ledger/checkpoint/cosigned",
+        views.ledger_checkpoint_cosigned,
+        name="ledger_checkpoint_cosigned",
+    ),
     path("ledger/key", views.ledger_key, name="ledger_key"),
     path(
         "ledger/proof/inclusion",

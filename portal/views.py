@@ -601,6 +601,26 @@ def ledger_checkpoint(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@never_cache
+def ledger_checkpoint_cosigned(request: HttpRequest) -> HttpResponse:
+    """The newest checkpoint witnesses cosigned: the log's signature line, then each
+    witness's (c2sp.org/tlog-cosignature). A client that trusts a quorum of witnesses checks
+    their lines; one that knows only the log's key skips them, as the signed-note format
+    says to."""
+    from portal.witnesses import cosigned_checkpoint
+
+    note = cosigned_checkpoint()
+    if note is None:
+        return HttpResponse(
+            "No witness has cosigned a checkpoint yet: witnesses are configured with their keys "
+            "in CUSTODIAN_LEDGER_WITNESSES.\n",
+            status=404,
+            content_type="text/plain",
+        )
+    return HttpResponse(note, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
 def ledger_key(request: HttpRequest) -> HttpResponse:
     """The verifier key of the log's checkpoints (c2sp.org/signed-note)."""
     from portal.ledger import ledger_verifier

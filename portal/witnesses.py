@@ -1,6 +1,10 @@
 """Signed checkpoints pushed to witnesses, so that a copy lives outside the operator's control.
 
 A witness is an HTTPS endpoint or an email address (settings.CUSTODIAN_LEDGER_WITNESSES).
+An HTTPS witness may be followed, after a space, by its verifier key (c2sp.org/tlog-cosignature,
+`<name>+<hash>+<base64(0x04 || public key)>`): its answer must then carry a valid cosignature
+of the checkpoint by that key, which is kept with the push and served under the checkpoint
+at /ledger/checkpoint/cosigned; an answer without one fails the push.
 
 - HTTPS: the add-checkpoint request of c2sp.org/tlog-witness: a body of `old <size>`, the
   consistency proof from that size (one base64 hash a line), a blank line, then the signed
@@ -39,6 +43,7 @@ from django.utils import timezone
 from portal import merkle
 from portal.models import LedgerCheckpoint, LedgerWitnessPush, WitnessPushStatus
 from portal.proofs import consistency_path
+from portal.signed_note import Cosigner, NoteError, cosignature_find, cosigner_from_key
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +64,25 @@ class WitnessUnreachableError(Exception):
 class Witness:
     target: str
     kind: str  # "https" or "email"
+    cosigner: Cosigner | None = None
 
 
-def witness_parse(target: str) -> Witness:
+def witness_parse(entry: str) -> Witness:
+    """One entry of CUSTODIAN_LEDGER_WITNESSES: an address, or an HTTPS URL and its key."""
+    parts = entry.split()
+    if len(parts) != 2 or "+" not in parts[1]:
+        return _target_parse(entry.strip())
+    target, key = parts
+    witness = _target_parse(target)
+    if witness.kind != "https":
+        raise WitnessError(f"{target}: only an HTTPS witness answers with a cosignature")
+    try:
+        return Witness(witness.target, witness.kind, cosigner_from_key(key))
+    except NoteError as exc:
+        raise WitnessError(f"{target}: the witness key is not usable: {exc}") from None
+
+
+def _target_parse(target: str) -> Witness:
     if target.startswith("mailto:"):
         target = target[len("mailto:") :]
     parts = urlsplit(target)
@@ -213,6 +234,50 @@ def _push_email(push: LedgerWitnessPush) -> str:
     return ""
 
 
+def _configured(target: str) -> Witness:
+    """The witness as configured now (with its key, if any), else as its target reads."""
+    for witness in witnesses_configured():
+        if witness.target == target:
+            return witness
+    return witness_parse(target)
+
+
+def _cosignature(push: LedgerWitnessPush, witness: Witness, answer: str) -> str:
+    """The witness's cosignature line, checked against its configured key; "" without one."""
+    if witness.cosigner is None:
+        return ""
+    text = push.checkpoint.note.rpartition("\n\n")[0] + "\n"
+    try:
+        return cosignature_find(answer, text, witness.cosigner).line
+    except NoteError as exc:
+        raise WitnessError(
+            f"the witness took the checkpoint but answered without a valid cosignature: {exc}"
+        ) from None
+
+
+def cosigned_checkpoint() -> str | None:
+    """The newest checkpoint that a witness with a configured key cosigned, with every
+    cosignature it has under the log's own signature; None before the first."""
+    newest = (
+        LedgerWitnessPush.objects.filter(status=WitnessPushStatus.DELIVERED)
+        .exclude(cosignature="")
+        .select_related("checkpoint")
+        .order_by("-checkpoint__tree_size")
+        .first()
+    )
+    if newest is None:
+        return None
+    lines = (
+        LedgerWitnessPush.objects.filter(
+            checkpoint=newest.checkpoint, status=WitnessPushStatus.DELIVERED
+        )
+        .exclude(cosignature="")
+        .order_by("witness")
+        .values_list("cosignature", flat=True)
+    )
+    return newest.checkpoint.note + "".join(lines)
+
+
 def witness_push(*, push_id: int, final: bool) -> None:
     """Send one push, once: a rerun finds it no longer PENDING and does nothing.
 
@@ -232,8 +297,12 @@ def witness_push(*, push_id: int, final: bool) -> None:
         push.updated_at = timezone.now()
         retry: WitnessUnreachableError | None = None
         try:
-            kind = witness_parse(push.witness).kind
-            answer = _push_https(push) if kind == "https" else _push_email(push)
+            witness = _configured(push.witness)
+            if witness.kind == "https":
+                answer = _push_https(push)
+                push.cosignature = _cosignature(push, witness, answer)
+            else:
+                answer = _push_email(push)
         except (WitnessError, merkle.ProofError) as exc:
             push.status, push.last_error = WitnessPushStatus.FAILED, str(exc)
         except WitnessUnreachableError as exc:
