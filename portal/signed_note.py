@@ -69,17 +69,21 @@ def _key_parts(
 
 @dataclass(frozen=True)
 class Verifier:
+    """A public key: the log's (algorithm 0x01, note signatures) or a witness's (0x04,
+    cosignatures)."""
+
     name: str
     public_key: bytes
+    algorithm: int = ALG_ED25519
 
     @property
     def key_hash(self) -> bytes:
-        return key_hash(self.name, self.public_key)
+        return key_hash(self.name, self.public_key, self.algorithm)
 
     @property
     def key(self) -> str:
         """The verifier key line a witness or a client is configured with."""
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
+        encoded = base64.b64encode(bytes([self.algorithm]) + self.public_key).decode()
         return f"{self.name}+{self.key_hash.hex()}+{encoded}"
 
 
@@ -120,12 +124,12 @@ def signer_from_key(key: str) -> Signer:
     return signer
 
 
-def verifier_from_key(key: str) -> Verifier:
+def verifier_from_key(key: str, algorithm: int = ALG_ED25519) -> Verifier:
     parts = key.split("+", 2)
     if len(parts) != 3:
         raise NoteError("a verifier key is <name>+<hash>+<key>")
     name, hash_hex, encoded = parts
-    verifier = Verifier(name, _key_parts(name, hash_hex, encoded, 32))
+    verifier = Verifier(name, _key_parts(name, hash_hex, encoded, 32, algorithm), algorithm)
     if verifier.key_hash.hex() != hash_hex:
         raise NoteError("the key hash does not match the name and key")
     return verifier
@@ -209,32 +213,9 @@ def checkpoint_open(note: str, verifier: Verifier) -> Checkpoint:
 # Witnesses' cosignatures -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cosigner:
-    """A witness's public key, as the log's operator configures it."""
-
-    name: str
-    public_key: bytes
-
-    @property
-    def key_hash(self) -> bytes:
-        return key_hash(self.name, self.public_key, ALG_COSIGNATURE_V1)
-
-    @property
-    def key(self) -> str:
-        encoded = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
-        return f"{self.name}+{self.key_hash.hex()}+{encoded}"
-
-
-def cosigner_from_key(key: str) -> Cosigner:
-    parts = key.split("+", 2)
-    if len(parts) != 3:
-        raise NoteError("a witness key is <name>+<hash>+<key>")
-    name, hash_hex, encoded = parts
-    cosigner = Cosigner(name, _key_parts(name, hash_hex, encoded, 32, ALG_COSIGNATURE_V1))
-    if cosigner.key_hash.hex() != hash_hex:
-        raise NoteError("the key hash does not match the name and key")
-    return cosigner
+def cosigner_from_key(key: str) -> Verifier:
+    """A witness's verifier key (c2sp.org/tlog-cosignature: algorithm byte 0x04)."""
+    return verifier_from_key(key, ALG_COSIGNATURE_V1)
 
 
 def cosigned_message(text: str, timestamp: int) -> bytes:
@@ -247,7 +228,7 @@ class Cosignature:
     timestamp: int
 
 
-def cosignature_find(signatures: str, text: str, cosigner: Cosigner) -> Cosignature:
+def cosignature_find(signatures: str, text: str, cosigner: Verifier) -> Cosignature:
     """The line among `signatures` (a witness's answer) by which `cosigner` cosigned the
     checkpoint `text`; NoteError if none does."""
     _check_text(text)

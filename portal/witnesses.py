@@ -43,7 +43,7 @@ from django.utils import timezone
 from portal import merkle
 from portal.models import LedgerCheckpoint, LedgerWitnessPush, WitnessPushStatus
 from portal.proofs import consistency_path
-from portal.signed_note import Cosigner, NoteError, cosignature_find, cosigner_from_key
+from portal.signed_note import NoteError, Verifier, cosignature_find, cosigner_from_key
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class WitnessUnreachableError(Exception):
 class Witness:
     target: str
     kind: str  # "https" or "email"
-    cosigner: Cosigner | None = None
+    cosigner: Verifier | None = None
 
 
 def witness_parse(entry: str) -> Witness:

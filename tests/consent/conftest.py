@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from consent.models import Channel, ConsentVersion, Participant
+from consent.models import Channel, ConsentRecord, ConsentVersion, Participant
 from consent.services import (
     consent_document_create,
     consent_record,
@@ -15,8 +16,11 @@ from consent.services import (
     proxy_link,
     proxy_majority_handover,
 )
+from portal.ledger import ledger_verifier
 from portal.models import Role, User
+from portal.signed_note import checkpoint_open
 from tests.factories import UserFactory
+from tests.portal import rfc9162
 
 CHOICES: list[dict[str, Any]] = [
     {
@@ -165,3 +169,25 @@ def handed_over(child: Participant, guardian: User, version: ConsentVersion) -> 
     child.save(update_fields=["date_of_birth"])
     assert proxy_majority_handover(participant=child) == 1
     return child
+
+
+def assert_record_proof(proof: dict[str, Any], record: ConsentRecord) -> None:
+    """A record's proof (the check page's data, the downloaded file) checked as an outsider
+    would: the entry names the record and its hash, the checkpoint's signature verifies with
+    the published key, and the inclusion path leads to its root by RFC 9162's own steps."""
+    assert proof["record_id"] == record.pk
+    assert proof["record_hash"] == record.record_hash
+    entry = json.loads(proof["entry"])
+    assert entry["object_type"] == "consent.consentrecord"
+    assert entry["object_id"] == str(record.pk)
+    assert entry["after"]["record_hash"] == record.record_hash
+    checkpoint = checkpoint_open(proof["checkpoint"], ledger_verifier())
+    assert proof["key"] == ledger_verifier().key
+    assert checkpoint.size == proof["tree_size"]
+    assert rfc9162.verify_inclusion(
+        proof["leaf_index"],
+        proof["tree_size"],
+        rfc9162.leaf(proof["entry"].encode()),
+        [bytes.fromhex(h) for h in proof["inclusion_path"]],
+        checkpoint.root_hash,
+    )

@@ -9,12 +9,10 @@ from django.test import Client
 
 from consent.models import ConsentRecord, ConsentVersion
 from consent.services import consent_version_publish
-from portal.ledger import ledger_seal, ledger_verifier
+from portal.ledger import ledger_seal
 from portal.models import AuditEvent, LedgerCheckpoint, LedgerLeaf, User
-from portal.signed_note import checkpoint_open
 from tests.conftest import signed_in_client
-from tests.consent.conftest import give, make_version
-from tests.portal import rfc9162
+from tests.consent.conftest import assert_record_proof, give, make_version
 
 
 def _record(participant: User, steward: User) -> ConsentRecord:
@@ -72,25 +70,7 @@ def test_the_proof_file_proves_the_record_is_in_the_signed_checkpoint(
     assert response["Content-Disposition"] == (
         f'attachment; filename="consent-record-{record.participant.study_id}-1-proof.json"'
     )
-    proof = json.loads(response.content)
-    assert proof["record_id"] == record.pk
-    assert proof["record_hash"] == record.record_hash
-    entry = json.loads(proof["entry"])
-    assert entry["object_type"] == "consent.consentrecord"
-    assert entry["object_id"] == str(record.pk)
-    assert entry["after"]["record_hash"] == record.record_hash
-    # Checked as an outsider would: the signature with the published key, the path with
-    # RFC 9162's own algorithm.
-    checkpoint = checkpoint_open(proof["checkpoint"], ledger_verifier())
-    assert proof["key"] == ledger_verifier().key
-    assert checkpoint.size == proof["tree_size"]
-    assert rfc9162.verify_inclusion(
-        proof["leaf_index"],
-        proof["tree_size"],
-        rfc9162.leaf(proof["entry"].encode()),
-        [bytes.fromhex(h) for h in proof["inclusion_path"]],
-        checkpoint.root_hash,
-    )
+    assert_record_proof(json.loads(response.content), record)
 
 
 def test_another_participants_proof_is_a_404_and_anonymous_signs_in(

@@ -11,12 +11,10 @@ from django.test import Client
 
 from consent.models import Channel, ConsentRecord, ConsentVersion, Participant
 from consent.services import consent_record, consent_version_publish
-from portal.ledger import ledger_seal, ledger_verifier
+from portal.ledger import ledger_seal
 from portal.models import User
-from portal.signed_note import checkpoint_open
 from tests.conftest import signed_in_client
-from tests.consent.conftest import ALL_YES, give, make_version
-from tests.portal import rfc9162
+from tests.consent.conftest import ALL_YES, assert_record_proof, give, make_version
 
 
 def _record(participant: User, steward: User) -> ConsentRecord:
@@ -50,19 +48,7 @@ def test_verify_page_after_sealing_carries_a_proof_that_checks_out(
 
     response = signed_in_client(participant).get(f"/consent/receipts/{record.pk}/verify/")
 
-    data = _data(response.content.decode())
-    assert data["record_hash"] == record.record_hash
-    entry = json.loads(data["entry"])
-    assert entry["object_id"] == str(record.pk)
-    assert entry["after"]["record_hash"] == record.record_hash
-    checkpoint = checkpoint_open(data["checkpoint"], ledger_verifier())
-    assert checkpoint.size == data["tree_size"]
-    path = [bytes.fromhex(h) for h in data["inclusion_path"]]
-    leaf = rfc9162.leaf(data["entry"].encode())
-    assert rfc9162.verify_inclusion(
-        data["leaf_index"], data["tree_size"], leaf, path, checkpoint.root_hash
-    )
-    assert data["key"] == ledger_verifier().key
+    assert_record_proof(_data(response.content.decode()), record)
 
 
 def test_receipt_links_to_the_check(db: None, participant: User, steward: User) -> None:
