@@ -8,19 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from portal.models import Role, User
 
 View = Callable[..., HttpResponse]
 
 ROLE_PLURALS = {
-    Role.PARTICIPANT: _lazy("participants"),
-    Role.RESEARCHER: _lazy("researchers"),
-    Role.DAC_MEMBER: _lazy("DAC members"),
-    Role.DAC_CHAIR: _lazy("DAC chairs"),
-    Role.STEWARD: _lazy("data stewards"),
-    Role.PROXY: _lazy("proxies"),
+    Role.PARTICIPANT: gettext_lazy("participants"),
+    Role.RESEARCHER: gettext_lazy("researchers"),
+    Role.DAC_MEMBER: gettext_lazy("DAC members"),
+    Role.DAC_CHAIR: gettext_lazy("DAC chairs"),
+    Role.STEWARD: gettext_lazy("data stewards"),
+    Role.PROXY: gettext_lazy("proxies"),
 }
 
 
