@@ -567,10 +567,10 @@ def main() -> None:
     print(
         f"\nReference in the same run: one client alone, one update at a time, gets "
         f"{http['solo_rate']:.0f} accepted/s (p50 {http['solo_p50']:.0f} ms: the whole request, "
-        "11 queries and a commit, mostly waiting). 32 clients reach "
-        f"{http['throughput'] / http['solo_rate']:.1f}x the one-client rate: concurrency fills "
-        "one request's waits with others' work until the 2 cores, shared with PostgreSQL and the "
-        "load generator, are busy."
+        "11 statements with BEGIN and COMMIT, almost all of it CPU: the server's and "
+        f"PostgreSQL's). 32 clients reach {http['throughput'] / http['solo_rate']:.1f}x the "
+        "one-client rate: about the 2 cores' worth, shared by the server, PostgreSQL and the "
+        "load generator (bench_ledger says why a CPU-bound path cannot go further here)."
     )
 
 
