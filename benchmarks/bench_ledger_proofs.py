@@ -14,33 +14,19 @@ measured is the proofs, not the sealer (benchmarks/bench_ledger.py measures that
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-QUICK = bool(os.environ.get("BENCH_QUICK"))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# bench_consent sets the environment (database, settings) on import, as for bench_ledger.
+from bench_consent import DB_NAME, QUICK, psql  # noqa: E402
+
 LEAVES = 50_000 if QUICK else 1_000_000
 PROOFS = 200
-PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = f"custodian_bench_proofs_{os.getpid()}"
-os.environ.update(
-    DATABASE_URL=f"{PG}/{DB_NAME}",
-    DEBUG="1",
-    CELERY_TASK_ALWAYS_EAGER="1",
-    LOG_LEVEL="WARNING",
-    DJANGO_SETTINGS_MODULE="portal.settings",
-)
-os.environ.pop("DATABASE_TEST_NAME", None)
-
-
-def psql(sql: str) -> None:
-    subprocess.run(["psql", "-q", f"{PG}/postgres", "-c", sql], check=True, capture_output=True)
 
 
 def fill(size: int) -> None:
