@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -160,6 +161,15 @@ def note_sign(text: str, signer: Signer) -> str:
     return f"{text}\n{line}"
 
 
+def _signature_lines(block: str) -> Iterator[tuple[str, str, bytes]]:
+    """Each `— <name> <base64>` line of a signature block: the line, the name, the bytes."""
+    for line in block.splitlines():
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError("malformed note: a signature line starts with an em dash")
+        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        yield line, name, _b64decode(encoded)
+
+
 def note_open(note: str, verifier: Verifier) -> str:
     """The note's text if a signature line of this key verifies; NoteError otherwise."""
     text, separator, signatures = note.rpartition("\n\n")
@@ -167,11 +177,7 @@ def note_open(note: str, verifier: Verifier) -> str:
         raise NoteError("malformed note: no blank line before the signatures")
     text += "\n"
     _check_text(text)
-    for line in signatures[:-1].split("\n"):
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise NoteError("malformed note: a signature line starts with an em dash")
-        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        raw = _b64decode(encoded)
+    for _, name, raw in _signature_lines(signatures):
         if name != verifier.name or raw[:4] != verifier.key_hash:
             continue
         try:
@@ -222,24 +228,11 @@ def cosigned_message(text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{text}".encode()
 
 
-@dataclass(frozen=True)
-class Cosignature:
-    line: str  # the signature line, with its newline, as it goes under a note
-    timestamp: int
-
-
-def cosignature_find(signatures: str, text: str, cosigner: Verifier) -> Cosignature:
-    """The line among `signatures` (a witness's answer) by which `cosigner` cosigned the
-    checkpoint `text`; NoteError if none does."""
+def cosignature_find(signatures: str, text: str, cosigner: Verifier) -> str:
+    """The line (with its newline) among `signatures`, a witness's answer, by which
+    `cosigner` cosigned the checkpoint `text`; NoteError if none does."""
     _check_text(text)
-    for line in signatures.splitlines():
-        if not line.startswith(SIGNATURE_PREFIX):
-            continue
-        name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
-        try:
-            raw = _b64decode(encoded)
-        except NoteError:
-            continue
+    for line, name, raw in _signature_lines(signatures):
         if name != cosigner.name or raw[:4] != cosigner.key_hash or len(raw) != 4 + 8 + 64:
             continue
         timestamp = int.from_bytes(raw[4:12], "big")
@@ -251,5 +244,5 @@ def cosignature_find(signatures: str, text: str, cosigner: Verifier) -> Cosignat
             )
         except InvalidSignature as exc:
             raise NoteError(f"invalid cosignature by witness key {cosigner.name}") from exc
-        return Cosignature(line + "\n", timestamp)
+        return line + "\n"
     raise NoteError(f"no cosignature by witness key {cosigner.name}+{cosigner.key_hash.hex()}")

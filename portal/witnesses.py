@@ -248,7 +248,7 @@ def _cosignature(push: LedgerWitnessPush, witness: Witness, answer: str) -> str:
         return ""
     text = push.checkpoint.note.rpartition("\n\n")[0] + "\n"
     try:
-        return cosignature_find(answer, text, witness.cosigner).line
+        return cosignature_find(answer, text, witness.cosigner)
     except NoteError as exc:
         raise WitnessError(
             f"the witness took the checkpoint but answered without a valid cosignature: {exc}"

@@ -59,11 +59,9 @@ def _check_signature(signature: str, signer: User) -> str:
 
 
 def _check_answers(
-    version: ConsentVersion,
-    answers: Mapping[str, str],
-    choice_list: list[ConsentChoice] | None = None,
+    version_choices: list[ConsentChoice], answers: Mapping[str, str]
 ) -> dict[str, str]:
-    choices = {c.key: c for c in (version.choices.all() if choice_list is None else choice_list)}
+    choices = {c.key: c for c in version_choices}
     unknown = sorted(set(answers) - set(choices))
     if unknown:
         raise ConsentError(f"Unknown choices: {', '.join(unknown)}.", code="unknown_choice")
@@ -266,7 +264,7 @@ def consent_record(
         _check_active(participant, current, proxy)
         if proxy is not None:
             check_proxy_authority(participant, proxy)
-        clean = _check_answers(version, answers, choices)
+        clean = _check_answers(choices, answers)
         signature = _check_signature(signature, proxy or participant.user)
         if current is None:
             kind = RecordKind.CONSENT
@@ -403,7 +401,7 @@ def consent_confirm(
             raise ConsentError(
                 _("This is not the consent form your guardian signed for you."), code="invalid"
             )
-        clean = _check_answers(version, answers, choices)
+        clean = _check_answers(choices, answers)
         signature = _check_signature(signature, participant.user)
         return _append(
             participant=participant,
@@ -432,7 +430,7 @@ def consent_confirm(
 
 def consent_answers_check(*, version: ConsentVersion, answers: Mapping[str, str]) -> dict[str, str]:
     """The checks consent_record makes on answers, for a form step that writes nothing yet."""
-    return _check_answers(version, answers)
+    return _check_answers(list(version.choices.all()), answers)
 
 
 def consent_receipt_queue(*, record: ConsentRecord) -> None:
