@@ -32,15 +32,26 @@ from consent.models import (
 )
 from consent.transitions import withdrawal_levels_open
 from portal.audit import GENESIS_HASH
+from portal.db import PreparedQuery
 from portal.models import Role, User
+
+# Every participant API request reads these two (portal.db.PreparedQuery says why prepared).
+_PARTICIPANT_OF_USER = PreparedQuery(lambda: Participant.objects.filter(user_id=0))
+_PUBLISHED_VERSION = PreparedQuery(
+    lambda: (
+        ConsentVersion.objects.select_related("document")
+        .filter(pk=0)
+        .filter(status=VersionStatus.PUBLISHED)
+    )
+)
+# An id no table can hold finds nothing (PostgreSQL would refuse it as out of range).
+_MAX_ID = 2**63 - 1
 
 
 def participant_for_user(user: User) -> Participant | None:
-    try:
-        participant = Participant.objects.get(user=user)
-    except Participant.DoesNotExist:
-        return None
-    participant.user = user  # the account in hand, not a second read of it
+    participant: Participant | None = _PARTICIPANT_OF_USER.first(user.pk)
+    if participant is not None:
+        participant.user = user  # the account in hand, not a second read of it
     return participant
 
 
@@ -136,12 +147,12 @@ def consent_state_after(record: ConsentRecord) -> CurrentConsent:
 
 
 def published_version(version_id: int) -> ConsentVersion | None:
-    try:
-        return ConsentVersion.objects.select_related("document").get(
-            pk=version_id, status=VersionStatus.PUBLISHED
-        )
-    except ConsentVersion.DoesNotExist:
+    if not 0 < version_id <= _MAX_ID:
         return None
+    version: ConsentVersion | None = _PUBLISHED_VERSION.first(
+        version_id, VersionStatus.PUBLISHED.value
+    )
+    return version
 
 
 def choice_meanings(version: ConsentVersion) -> dict[str, str]:

@@ -38,6 +38,7 @@ from consent.services.requests import consent_questions_withdraw_obsolete
 from consent.tasks import generate_receipt_task
 from consent.transitions import withdrawal_allowed
 from portal.audit import GENESIS_HASH, audit_log
+from portal.db import PreparedQuery, insert_prepared, update_prepared
 from portal.models import User
 
 
@@ -89,6 +90,22 @@ def _child(participant: Participant) -> dict[str, str]:
     return {"name": participant.user.get_short_name()}
 
 
+# A consent update's reads, compiled once (portal.db.PreparedQuery says why).
+_LOCK_PARTICIPANT = PreparedQuery(
+    lambda: Participant.objects.select_for_update().filter(pk=0).values_list("pk")
+)
+_CURRENT_WITH_RECORD = PreparedQuery(
+    lambda: CurrentConsent.objects.select_related("record").filter(participant_id=0)
+)
+_CHOICES_IF_PUBLISHED = PreparedQuery(
+    lambda: (
+        ConsentChoice.objects.filter(version_id=0)
+        .filter(version__status=VersionStatus.PUBLISHED)
+        .order_by("order")
+    )
+)
+
+
 def _locked_current(
     participant: Participant, expected_sequence: int, *, proxy: User | None = None
 ) -> CurrentConsent | None:
@@ -97,14 +114,10 @@ def _locked_current(
     Two statements, not one: a `SELECT ... FOR UPDATE` that waited for the lock re-checks
     only the locked row, and would return the current consent as it was before the writer
     it waited for committed (tests/consent/test_concurrency.py)."""
-    Participant.objects.select_for_update().get(pk=participant.pk)
-    try:
-        # The record for its hash (the next record's link); the version only when needed.
-        current: CurrentConsent | None = CurrentConsent.objects.select_related("record").get(
-            participant=participant
-        )
-    except CurrentConsent.DoesNotExist:
-        current = None
+    if not _LOCK_PARTICIPANT.rows(participant.pk):
+        raise Participant.DoesNotExist(f"participant {participant.pk} is gone")
+    # The record for its hash (the next record's link); the version only when needed.
+    current: CurrentConsent | None = _CURRENT_WITH_RECORD.first(participant.pk)
     sequence = current.sequence if current else 0
     if sequence != expected_sequence:
         if proxy is not None:
@@ -157,7 +170,7 @@ def _append(
         previous_hash=current.record.record_hash if current else GENESIS_HASH,
     )
     record.record_hash = record_hash(record)
-    record.save(force_insert=True)
+    insert_prepared(record)
     meanings = {c.key: c.meaning for c in choices}
     terms = consent_terms(meanings, answers, country=version.document.country)
     projection = {
@@ -174,7 +187,7 @@ def _append(
     if current is None:
         CurrentConsent.objects.create(participant=participant, **projection)
     else:
-        CurrentConsent.objects.filter(participant=participant).update(**projection)
+        update_prepared(CurrentConsent, ("participant", participant.pk), projection)
     audit_log(
         actor=actor,
         action=RECORD_ACTIONS[kind],
@@ -206,10 +219,8 @@ def _append(
 def _choices_in_force(version: ConsentVersion) -> list[ConsentChoice]:
     """The version's choices, read only if the version is still the one in force: one query
     checks and reads (every version has at least one choice, so none means not in force)."""
-    choices = list(
-        ConsentChoice.objects.filter(
-            version_id=version.pk, version__status=VersionStatus.PUBLISHED
-        ).order_by("order")
+    choices: list[ConsentChoice] = _CHOICES_IF_PUBLISHED.rows(
+        version.pk, VersionStatus.PUBLISHED.value
     )
     if not choices:
         raise StaleConsentError(
