@@ -26,7 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+# The portal's code under test: this checkout, or another tree of it (bench_ledger runs the
+# code as an issue found it, from git, with these same clients).
+ROOT = Path(os.environ.get("BENCH_CODE") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 QUICK = bool(os.environ.get("BENCH_QUICK"))
 PARTICIPANTS = 50_000 if QUICK else 1_000_000
