@@ -376,9 +376,15 @@ def _warm_up(
         thread.join()
 
 
-def http_benchmark(version_id: int, server_config: str | None = None) -> dict[str, float]:
+def http_benchmark(
+    version_id: int,
+    server_config: str | None = None,
+    *,
+    seconds: int = HTTP_SECONDS,
+    solo_seconds: int = SOLO_SECONDS,
+) -> dict[str, float]:
     """`server_config`: a gunicorn configuration file for the server (bench_ledger's old
-    path), else gunicorn's defaults."""
+    path), else gunicorn's defaults. `solo_seconds=0` skips the one-client reference."""
     from django.db.models import Max
 
     from consent.models import ConsentRecord, Participant
@@ -446,7 +452,11 @@ def http_benchmark(version_id: int, server_config: str | None = None) -> dict[st
 
     connections.close_all()  # before forking the client processes
     # Reference in the same run: one client, one request at a time, on its own participant.
-    solo = _client_process(people[:1], port, version_id, 1, SOLO_SECONDS, 99)
+    solo = (
+        _client_process(people[:1], port, version_id, 1, solo_seconds, 99)
+        if solo_seconds
+        else {"latencies": [float("nan")], "accepted": []}
+    )
     people = people[1:]
     groups = [people[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
     started = time.perf_counter()
@@ -454,7 +464,7 @@ def http_benchmark(version_id: int, server_config: str | None = None) -> dict[st
         results = workers.starmap(
             _client_process,
             [
-                (group, port, version_id, HTTP_CLIENTS // CLIENT_PROCESSES, HTTP_SECONDS, n)
+                (group, port, version_id, HTTP_CLIENTS // CLIENT_PROCESSES, seconds, n)
                 for n, group in enumerate(groups)
             ],
         )
@@ -479,7 +489,7 @@ def http_benchmark(version_id: int, server_config: str | None = None) -> dict[st
         "accepted": len(accepted),
         "stale": stale[0],
         "throughput": len(accepted) / wall,
-        "solo_rate": len(solo["accepted"]) / SOLO_SECONDS,
+        "solo_rate": len(solo["accepted"]) / solo_seconds if solo_seconds else float("nan"),
         "solo_p50": solo_latencies[len(solo_latencies) // 2] * 1000,
         "p50": latencies[len(latencies) // 2] * 1000,
         "p99": latencies[int(len(latencies) * 0.99)] * 1000,
