@@ -26,6 +26,8 @@ import tempfile
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,8 +115,10 @@ def old_code_under_load() -> dict[str, Any] | None:
         return {**json.loads(child.stdout.splitlines()[-1]), "load": f"{load_before} → {_load()}"}
 
 
-def _old_code_child() -> None:
-    """Run in the old tree (BENCH_CODE): its migrations, its services, its server."""
+@contextmanager
+def _benchmark_database() -> Iterator[int]:
+    """A database of its own, migrated and loaded with participants by the code under test
+    (this tree, or BENCH_CODE's); yields the published consent version's id, drops it after."""
     bench_consent.psql(f"CREATE DATABASE {bench_consent.DB_NAME}")
     try:
         import django
@@ -125,12 +129,18 @@ def _old_code_child() -> None:
         call_command("migrate", verbosity=0)
         steward, version = bench_consent.consent_setup()
         bench_consent.build(version.pk, steward.pk)
-        result = bench_consent.http_benchmark(version.pk)
+        yield version.pk
     finally:
         from django.db import connections
 
         connections.close_all()
         bench_consent.psql(f"DROP DATABASE IF EXISTS {bench_consent.DB_NAME} WITH (FORCE)")
+
+
+def _old_code_child() -> None:
+    """Run in the old tree (BENCH_CODE): its migrations, its services, its server."""
+    with _benchmark_database() as version_id:
+        result = bench_consent.http_benchmark(version_id)
     print(json.dumps(result))
 
 
@@ -222,40 +232,15 @@ def _writer_process(
     return sum(counts)
 
 
-def audited_vs_not(version_id: int) -> dict[str, Any]:
-    from django.db import connections
-
-    from consent.models import Participant
-
-    pool = list(
-        Participant.objects.filter(current_consent__status="active")
-        .order_by("-pk")
-        .values_list("pk", "current_consent__sequence")[: WRITE_PROCESSES * WRITE_THREADS]
-    )
-    groups = [pool[i::WRITE_PROCESSES] for i in range(WRITE_PROCESSES)]
+def _audit_rounds(measure: Callable[[bool], tuple[int, float]]) -> dict[str, Any]:
+    """`measure(audit)` gives (writes, seconds) of one round; rounds in the order off, on,
+    on, off, ...: a machine whose load drifts during the run favours neither side."""
     totals = {True: [0, 0.0], False: [0, 0.0]}
     rounds: dict[int, dict[bool, float]] = {}
     load_before = _load()
-    # Rounds in the order off, on, on, off, ...: a machine whose load drifts during the run
-    # favours neither side.
     for round_ in range(WRITE_ROUNDS):
         for audit in (False, True) if round_ % 2 == 0 else (True, False):
-            from django.db.models import F
-
-            sequences = dict(
-                Participant.objects.filter(pk__in=[pk for pk, _ in pool]).values_list(
-                    "pk", F("current_consent__sequence")
-                )
-            )
-            args = [
-                ([(pk, sequences[pk]) for pk, _ in group], version_id, WRITE_SECONDS, audit)
-                for group in groups
-            ]
-            connections.close_all()
-            started = time.perf_counter()
-            with multiprocessing.get_context("fork").Pool(WRITE_PROCESSES) as workers:
-                done = sum(workers.starmap(_writer_process, args))
-            elapsed = time.perf_counter() - started
+            done, elapsed = measure(audit)
             totals[audit][0] += done
             totals[audit][1] += elapsed
             rounds.setdefault(round_, {})[audit] = done / elapsed
@@ -270,31 +255,54 @@ def audited_vs_not(version_id: int) -> dict[str, Any]:
     }
 
 
+def audited_vs_not(version_id: int) -> dict[str, Any]:
+    from django.db import connections
+    from django.db.models import F
+
+    from consent.models import Participant
+
+    pool = list(
+        Participant.objects.filter(current_consent__status="active")
+        .order_by("-pk")
+        .values_list("pk", "current_consent__sequence")[: WRITE_PROCESSES * WRITE_THREADS]
+    )
+    groups = [pool[i::WRITE_PROCESSES] for i in range(WRITE_PROCESSES)]
+
+    def measure(audit: bool) -> tuple[int, float]:
+        sequences = dict(
+            Participant.objects.filter(pk__in=[pk for pk, _ in pool]).values_list(
+                "pk", F("current_consent__sequence")
+            )
+        )
+        args = [
+            ([(pk, sequences[pk]) for pk, _ in group], version_id, WRITE_SECONDS, audit)
+            for group in groups
+        ]
+        connections.close_all()
+        started = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(WRITE_PROCESSES) as workers:
+            done = sum(workers.starmap(_writer_process, args))
+        return done, time.perf_counter() - started
+
+    return _audit_rounds(measure)
+
+
 def audited_vs_not_http(version_id: int) -> dict[str, Any]:
     """(b) over HTTP: the clients of (a) against the server with auditing as it is and
-    switched off (no_audit_gunicorn.py), in rounds ordered off, on, on, off."""
-    rounds: dict[int, dict[bool, float]] = {}
-    load_before = _load()
-    for round_ in range(WRITE_ROUNDS):
-        for audit in (False, True) if round_ % 2 == 0 else (True, False):
-            run = bench_consent.http_benchmark(
-                version_id,
-                None if audit else str(HERE / "no_audit_gunicorn.py"),
-                seconds=HTTP_ROUND_SECONDS,
-                solo_seconds=0,
-            )
-            if not run["exact"]:
-                raise SystemExit("an accepted update is missing from the records")
-            rounds.setdefault(round_, {})[audit] = run["throughput"]
-    rate_on = sum(r[True] for r in rounds.values()) / len(rounds)
-    rate_off = sum(r[False] for r in rounds.values()) / len(rounds)
-    return {
-        "on": rate_on,
-        "off": rate_off,
-        "ratio": rate_on / rate_off,
-        "rounds": [rounds[r][True] / rounds[r][False] for r in sorted(rounds)],
-        "load": f"{load_before} → {_load()}",
-    }
+    switched off (no_audit_gunicorn.py)."""
+
+    def measure(audit: bool) -> tuple[int, float]:
+        run = bench_consent.http_benchmark(
+            version_id,
+            None if audit else str(HERE / "no_audit_gunicorn.py"),
+            seconds=HTTP_ROUND_SECONDS,
+            solo_seconds=0,
+        )
+        if not run["exact"]:
+            raise SystemExit("an accepted update is missing from the records")
+        return int(run["accepted"]), run["accepted"] / run["throughput"]
+
+    return _audit_rounds(measure)
 
 
 def verify_million() -> dict[str, Any]:
@@ -406,33 +414,19 @@ def verify_million() -> dict[str, Any]:
 
 
 def main() -> None:
-    bench_consent.psql(f"CREATE DATABASE {bench_consent.DB_NAME}")
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        steward, version = bench_consent.consent_setup()
-        bench_consent.build(version.pk, steward.pk)
+    with _benchmark_database() as version_id:
         # The old code first, then the old path in this code, then this code: the last run
         # has the most records to pass.
         old_code = old_code_under_load()
-        old_path = consent_under_load(version.pk, str(HERE / "global_lock_gunicorn.py"))
-        http = consent_under_load(version.pk)
-        writes_http = audited_vs_not_http(version.pk)
-        writes = audited_vs_not(version.pk)
+        old_path = consent_under_load(version_id, str(HERE / "global_lock_gunicorn.py"))
+        http = consent_under_load(version_id)
+        writes_http = audited_vs_not_http(version_id)
+        writes = audited_vs_not(version_id)
         from portal.ledger import ledger_seal
 
         while ledger_seal().sealed:
             pass
         verify = verify_million()
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        bench_consent.psql(f"DROP DATABASE IF EXISTS {bench_consent.DB_NAME} WITH (FORCE)")
     report(old_code, old_path, http, writes_http, writes, verify)
 
 
