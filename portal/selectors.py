@@ -57,7 +57,16 @@ class ModelColumns:
         return cls(
             model,
             [f.attname for f in fields],
-            [(f, f.get_db_converters(connection)) for f in fields],
+            # The backend's converters, then the field's, as the ORM's compiler applies them
+            # (SQLite's turn its text into aware datetimes, booleans and the like).
+            [
+                (
+                    f,
+                    connection.ops.get_db_converters(f.cached_col)
+                    + f.get_db_converters(connection),
+                )
+                for f in fields
+            ],
         )
 
     def instance(self, values: tuple[Any, ...]) -> Any:
