@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import jwt
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from access import permissions, storage
@@ -339,16 +339,22 @@ def _usable_link(
     return None
 
 
+def _newest_covering(deliveries: QuerySet[Delivery], data: DataFile) -> Delivery | None:
+    """The newest of the caller's deliveries that covers `data` (an empty list is every file).
+    Filtered here, not with a JSON `contains` lookup, which SQLite (the embedded default) lacks;
+    a caller has only a few deliveries of one grant in these states."""
+    for delivery in deliveries.order_by("-pk"):
+        if not delivery.datafile_ids or data.pk in delivery.datafile_ids:
+            return delivery
+    return None
+
+
 def _preparing(caller: Caller, grant: Grant, data: DataFile) -> Delivery | None:
-    return (
+    return _newest_covering(
         Delivery.objects.filter(
-            Q(datafile_ids=[]) | Q(datafile_ids__contains=[data.pk]),
-            grant=grant,
-            requested_by=caller.user,
-            status=DeliveryStatus.PREPARING,
-        )
-        .order_by("-pk")
-        .first()
+            grant=grant, requested_by=caller.user, status=DeliveryStatus.PREPARING
+        ),
+        data,
     )
 
 
@@ -357,15 +363,13 @@ def _pending(caller: Caller, grant: Grant, datafile: DataFile) -> Preparing | Ne
     delivery = _preparing(caller, grant, data)
     if delivery is not None:
         return Preparing(delivery.pk)
-    failed = (
+    failed = _newest_covering(
         Delivery.objects.filter(
-            Q(datafile_ids=[]) | Q(datafile_ids__contains=[data.pk]),
             grant=grant,
             requested_by=caller.user,
             created_at__gte=timezone.now() - dt.timedelta(seconds=60),
-        )
-        .order_by("-pk")
-        .first()
+        ),
+        data,
     )
     if failed is not None and failed.status == DeliveryStatus.FAILED:
         # Asking again at once would fail the same way: say why, and when to retry.
